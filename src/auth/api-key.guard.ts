@@ -1,0 +1,50 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ApiError } from '../common/errors/api-error';
+import { ApiKeysService } from './api-keys.service';
+import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './auth.decorators';
+import { Permission } from './permission.enum';
+import { Principal } from './principal';
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+/**
+ * The global guard: every route needs a valid API key holding the permissions it declares with
+ * `@RequirePermissions`, unless it is `@Public()`. A route declaring neither is refused.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const required = this.reflector.getAllAndOverride<Permission[] | undefined>(
+      REQUIRED_PERMISSIONS,
+      targets,
+    );
+    if (!required) throw ApiError.forbidden('This route declares no permission and is closed');
+
+    const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
+    const header = request.headers.authorization;
+    if (!header)
+      throw ApiError.unauthenticated(
+        'Missing Authorization header; send "Authorization: Bearer <api key>"',
+      );
+    const match = BEARER.exec(header);
+    if (!match)
+      throw ApiError.unauthenticated('Malformed Authorization header; expected "Bearer <api key>"');
+
+    const principal = await this.apiKeys.authenticate(match[1]);
+    request.principal = principal;
+    const missing = required.filter((p) => !principal.permissions.includes(p));
+    if (missing.length > 0) {
+      throw ApiError.forbidden(`This API key lacks the permission ${missing.join(', ')}`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,190 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { ApiError } from '../common/errors/api-error';
+import { AppConfig } from '../config/app-config';
+import { Database, isUniqueViolation } from '../database/database';
+import { nowIso } from '../database/columns';
+import { ApiKey } from './api-key.entity';
+import {
+  ApiKeyResponseDto,
+  CreatedApiKeyResponseDto,
+  WhoAmIResponseDto,
+} from './dto/api-key-response.dto';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { ALL_ENVIRONMENTS, ALL_PERMISSIONS } from './permission.enum';
+import { coversAllEnvironments, Principal } from './principal';
+import { generateSecret, hashesEqual, hashSecret, shownPrefix } from './secret';
+
+/** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('ApiKeys');
+
+  constructor(
+    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly db: Database,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.ensureBootstrapKey();
+  }
+
+  /** The principal behind a secret; every failure is a 401 with a reason. */
+  async authenticate(secret: string): Promise<Principal> {
+    const hash = hashSecret(secret);
+    const key = await this.keys.findOneBy({ secretHash: hash });
+    if (!key || !hashesEqual(key.secretHash, hash))
+      throw ApiError.unauthenticated('Invalid API key');
+    const now = nowIso();
+    if (key.revokedAt) throw ApiError.unauthenticated('API key has been revoked');
+    if (key.expiresAt && key.expiresAt <= now)
+      throw ApiError.unauthenticated('API key has expired');
+    this.touch(key, now);
+    return toPrincipal(key);
+  }
+
+  async create(creator: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
+    const beyondPermissions = dto.permissions.filter((p) => !creator.permissions.includes(p));
+    if (beyondPermissions.length > 0) {
+      throw ApiError.forbidden(
+        `A key cannot grant permissions it does not hold: ${beyondPermissions.join(', ')}`,
+      );
+    }
+    if (!coversAllEnvironments(creator)) {
+      const beyond = dto.environments.filter((e) => !creator.environments.includes(e));
+      if (beyond.length > 0) {
+        throw ApiError.forbidden(
+          `A key cannot grant environments it does not hold: ${beyond.join(', ')}`,
+        );
+      }
+    }
+    const expiresAt = dto.expires_at ? new Date(dto.expires_at).toISOString() : null;
+    if (expiresAt && expiresAt <= nowIso()) {
+      throw ApiError.validation('expires_at must be in the future', [
+        { field: 'expires_at', message: 'expires_at must be in the future' },
+      ]);
+    }
+    const environments = dto.environments.includes(ALL_ENVIRONMENTS)
+      ? [ALL_ENVIRONMENTS]
+      : dto.environments;
+    const secret = generateSecret();
+    const key = await this.insert(secret, {
+      name: dto.name,
+      permissions: dto.permissions,
+      environments,
+      expiresAt,
+      createdByKeyId: creator.keyId,
+    });
+    return { ...toResponse(key), secret };
+  }
+
+  async list(): Promise<ApiKeyResponseDto[]> {
+    const keys = await this.keys.find({ order: { createdAt: 'DESC', id: 'DESC' } });
+    return keys.map(toResponse);
+  }
+
+  /** Revokes a key; revoking one already revoked changes nothing. */
+  async revoke(id: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const key = await manager.findOneBy(ApiKey, { id });
+      if (!key) throw ApiError.notFound('API key', id);
+      if (!key.revokedAt) await manager.update(ApiKey, { id }, { revokedAt: nowIso() });
+    });
+  }
+
+  whoami(principal: Principal): WhoAmIResponseDto {
+    return {
+      id: principal.keyId,
+      name: principal.name,
+      prefix: principal.prefix,
+      permissions: principal.permissions,
+      environments: principal.environments,
+      expires_at: principal.expiresAt,
+    };
+  }
+
+  /**
+   * `FLIGHTDECK_ADMIN_KEY` makes its key exist (the unique hash makes that safe across replicas);
+   * with neither that nor any key, a fresh admin key is made and its secret printed this once.
+   */
+  private async ensureBootstrapKey(): Promise<void> {
+    const admin = { name: 'admin', permissions: ALL_PERMISSIONS, environments: [ALL_ENVIRONMENTS] };
+    if (this.config.adminKey) {
+      const existing = await this.keys.findOneBy({ secretHash: hashSecret(this.config.adminKey) });
+      if (existing) {
+        if (existing.revokedAt)
+          this.logger.warn('FLIGHTDECK_ADMIN_KEY names a revoked key; it stays revoked');
+        return;
+      }
+      try {
+        await this.insert(this.config.adminKey, admin);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error; // another replica created it first
+      }
+      return;
+    }
+    if ((await this.keys.count()) > 0) return;
+    const secret = generateSecret();
+    await this.insert(secret, admin);
+    process.stdout.write(
+      `\nFlightdeck created an admin API key. Its secret is shown only now; store it:\n\n  ${secret}\n\n`,
+    );
+  }
+
+  private async insert(
+    secret: string,
+    fields: Pick<ApiKey, 'name' | 'permissions' | 'environments'> & Partial<ApiKey>,
+  ): Promise<ApiKey> {
+    const key = this.keys.create({
+      id: uuidv7(),
+      prefix: shownPrefix(secret),
+      secretHash: hashSecret(secret),
+      createdAt: nowIso(),
+      expiresAt: null,
+      revokedAt: null,
+      lastUsedAt: null,
+      createdByKeyId: null,
+      ...fields,
+    });
+    await this.db.transaction((manager) => manager.insert(ApiKey, key));
+    return key;
+  }
+
+  private touch(key: ApiKey, now: string): void {
+    if (key.lastUsedAt && Date.parse(now) - Date.parse(key.lastUsedAt) < LAST_USED_RESOLUTION_MS)
+      return;
+    this.db
+      .transaction((manager) => manager.update(ApiKey, { id: key.id }, { lastUsedAt: now }))
+      .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));
+  }
+}
+
+function toPrincipal(key: ApiKey): Principal {
+  return {
+    keyId: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    permissions: key.permissions,
+    environments: key.environments,
+    expiresAt: key.expiresAt,
+  };
+}
+
+function toResponse(key: ApiKey): ApiKeyResponseDto {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    permissions: key.permissions,
+    environments: key.environments,
+    expires_at: key.expiresAt,
+    created_at: key.createdAt,
+    last_used_at: key.lastUsedAt,
+    revoked_at: key.revokedAt,
+  };
+}

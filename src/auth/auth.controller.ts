@@ -1,0 +1,72 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
+import { ErrorCode } from '../common/errors/error-code.enum';
+import { ApiKeysService } from './api-keys.service';
+import { CurrentPrincipal, RequirePermissions } from './auth.decorators';
+import {
+  ApiKeyListResponseDto,
+  CreatedApiKeyResponseDto,
+  WhoAmIResponseDto,
+} from './dto/api-key-response.dto';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { Permission } from './permission.enum';
+import type { Principal } from './principal';
+
+@ApiTags('auth')
+@Controller('api/v1/auth')
+export class AuthController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Get('whoami')
+  @RequirePermissions()
+  @ApiOperation({ operationId: 'whoami', summary: 'Show the API key making this request' })
+  @ApiOkResponse({ type: WhoAmIResponseDto })
+  whoami(@CurrentPrincipal() principal: Principal): WhoAmIResponseDto {
+    return this.apiKeys.whoami(principal);
+  }
+
+  @Post('keys')
+  @RequirePermissions(Permission.KeysManage)
+  @ApiOperation({
+    operationId: 'createApiKey',
+    summary: 'Create an API key',
+    description:
+      'The secret is in this response only. A key cannot grant more than the creating key holds.',
+  })
+  @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.PayloadTooLarge)
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyResponseDto> {
+    return this.apiKeys.create(principal, dto);
+  }
+
+  @Get('keys')
+  @RequirePermissions(Permission.KeysManage)
+  @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys (never their secrets)' })
+  @ApiOkResponse({ type: ApiKeyListResponseDto })
+  async list(): Promise<ApiKeyListResponseDto> {
+    return { keys: await this.apiKeys.list() };
+  }
+
+  @Delete('keys/:id')
+  @HttpCode(204)
+  @RequirePermissions(Permission.KeysManage)
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key; it fails from then on',
+  })
+  @ApiNoContentResponse({ description: 'Revoked (or already revoked).' })
+  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  revoke(@Param('id') id: string): Promise<void> {
+    return this.apiKeys.revoke(id);
+  }
+}

@@ -1,0 +1,13 @@
+/** What an API key may do; each route declares the one it needs. */
+export enum Permission {
+  DeploymentsRead = 'deployments:read',
+  DeploymentsCreate = 'deployments:create',
+  DeploymentsRollback = 'deployments:rollback',
+  OperationsRead = 'operations:read',
+  OperationsCancel = 'operations:cancel',
+  KeysManage = 'keys:manage',
+  AuditRead = 'audit:read',
+}
+
+export const ALL_PERMISSIONS = Object.values(Permission);
+export const ALL_ENVIRONMENTS = '*';

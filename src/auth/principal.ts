@@ -1,0 +1,32 @@
+import { ApiError } from '../common/errors/api-error';
+import { ALL_ENVIRONMENTS, Permission } from './permission.enum';
+
+/** The caller of a request: the API key it authenticated with. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  prefix: string;
+  permissions: Permission[];
+  environments: string[];
+  expiresAt: string | null;
+}
+
+export function coversAllEnvironments(principal: Principal): boolean {
+  return principal.environments.includes(ALL_ENVIRONMENTS);
+}
+
+export function canAccessEnvironment(principal: Principal, environment: string): boolean {
+  return coversAllEnvironments(principal) || principal.environments.includes(environment);
+}
+
+/** The environments a list may show, or `undefined` for all of them. */
+export function visibleEnvironments(principal: Principal): string[] | undefined {
+  return coversAllEnvironments(principal) ? undefined : principal.environments;
+}
+
+/** Refuses an action on an environment outside the key's scope. */
+export function assertEnvironmentAllowed(principal: Principal, environment: string): void {
+  if (!canAccessEnvironment(principal, environment)) {
+    throw ApiError.forbidden(`This API key may not act on environment '${environment}'`);
+  }
+}

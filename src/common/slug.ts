@@ -1,0 +1,4 @@
+/** Service and environment names: lower-case slugs, as in the contract. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export const SLUG_MESSAGE = (field: string) =>
+  `${field} must be a slug: 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit`;

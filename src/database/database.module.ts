@@ -1,0 +1,42 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { Database } from './database';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1764000000000];
+
+/** TypeORM options for the configured database; the schema always comes from the migrations. */
+export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
+  const common = {
+    autoLoadEntities: true,
+    migrations: MIGRATIONS,
+    migrationsRun: true,
+    synchronize: false,
+  };
+  if (config.database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: config.database.url, extra: { max: 20 } };
+  }
+  const file = config.database.database;
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: file,
+    enableWAL: file !== ':memory:',
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+@Global()
+@Module({
+  imports: [TypeOrmModule.forRootAsync({ inject: [AppConfig], useFactory: typeOrmOptions })],
+  providers: [Database],
+  exports: [Database],
+})
+export class DatabaseModule {}

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { Mutex } from 'async-mutex';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+
+/**
+ * Runs units of work in a transaction. better-sqlite3 gives TypeORM a single connection, on which
+ * two interleaved transactions would merge into one, so on SQLite writes take turns; PostgreSQL
+ * uses its connection pool and its own locking.
+ */
+@Injectable()
+export class Database {
+  private readonly turns?: Mutex;
+
+  constructor(readonly dataSource: DataSource) {
+    if (dataSource.options.type === 'better-sqlite3') this.turns = new Mutex();
+  }
+
+  get isSqlite(): boolean {
+    return this.turns !== undefined;
+  }
+
+  /** Every write goes through here; `work` must not call `transaction` again. */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const run = () => this.dataSource.transaction(work);
+    return this.turns ? this.turns.runExclusive(run) : run();
+  }
+
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+}
+
+/** True when a write failed on a unique index or primary key, on either database. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const code = (error.driverError as { code?: string } | undefined)?.code ?? '';
+  return (
+    code === '23505' ||
+    code.startsWith('SQLITE_CONSTRAINT_UNIQUE') ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

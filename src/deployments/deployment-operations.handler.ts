@@ -1,0 +1,123 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { DriversService } from '../drivers/drivers.service';
+import { OperationContext, OperationHandler, StatusChange } from '../operations/operation-handler';
+import { Operation, OperationResult, OperationStatus } from '../operations/operation.entity';
+import { OperationsService } from '../operations/operations.service';
+import { DeploymentEvent } from './deployment-event.entity';
+import { Deployment, DeploymentStatus } from './deployment.entity';
+import { DeploymentsService, ROLLBACK_OPERATION, ROLLOUT_OPERATION } from './deployments.service';
+
+const DEPLOYMENT_STATUS: Record<OperationStatus, DeploymentStatus> = {
+  [OperationStatus.Pending]: DeploymentStatus.Pending,
+  [OperationStatus.Running]: DeploymentStatus.InProgress,
+  [OperationStatus.Succeeded]: DeploymentStatus.Successful,
+  [OperationStatus.Failed]: DeploymentStatus.Failed,
+  [OperationStatus.Cancelled]: DeploymentStatus.Cancelled,
+};
+
+/**
+ * Carries out rollouts and rollbacks for the operations engine: hands the job to the
+ * environment's driver, and keeps each deployment's status and history in step with its operation.
+ */
+@Injectable()
+export class DeploymentOperationsHandler implements OperationHandler, OnModuleInit {
+  constructor(
+    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
+    private readonly deploymentsService: DeploymentsService,
+    private readonly operations: OperationsService,
+    private readonly drivers: DriversService,
+  ) {}
+
+  onModuleInit(): void {
+    this.operations.registerHandler(ROLLOUT_OPERATION, this);
+    this.operations.registerHandler(ROLLBACK_OPERATION, this);
+  }
+
+  async execute(operation: Operation, context: OperationContext): Promise<OperationResult> {
+    const deployment = await this.deployments.findOneByOrFail({ id: operation.targetId });
+    const isRollback = deployment.rollbackOf !== null;
+    const previous = isRollback
+      ? await this.deployments.findOneBy({ id: deployment.rollbackOf! })
+      : await this.deploymentsService.lastSuccessfulBefore(this.deployments.manager, deployment);
+    await this.drivers.driverFor(deployment.environment).deploy(
+      {
+        deploymentId: deployment.id,
+        service: deployment.service,
+        version: deployment.version,
+        environment: deployment.environment,
+        kind: isRollback ? 'rollback' : 'rollout',
+        previousVersion: previous?.version ?? null,
+      },
+      context,
+    );
+    return {
+      deployment_id: deployment.id,
+      service: deployment.service,
+      version: deployment.version,
+      environment: deployment.environment,
+      ...(isRollback ? { rolled_back_deployment_id: deployment.rollbackOf } : {}),
+    };
+  }
+
+  async onStatusChange(
+    manager: EntityManager,
+    operation: Operation,
+    change: StatusChange,
+  ): Promise<void> {
+    const status = DEPLOYMENT_STATUS[change.status];
+    if (status === DeploymentStatus.Pending) return;
+    const finished = status !== DeploymentStatus.InProgress;
+    await manager.update(
+      Deployment,
+      { id: operation.targetId },
+      { status, ...(finished ? { finishedAt: change.at } : { startedAt: change.at }) },
+    );
+    await manager.insert(DeploymentEvent, {
+      deploymentId: operation.targetId,
+      status,
+      message: eventMessage(operation, change),
+      at: change.at,
+    });
+    if (status === DeploymentStatus.Successful)
+      await this.markRolledBack(manager, operation.targetId, change.at);
+  }
+
+  /** When a rollback succeeds, the deployment it rolled back ends `rolled_back`. */
+  private async markRolledBack(
+    manager: EntityManager,
+    rollbackId: string,
+    at: string,
+  ): Promise<void> {
+    const rollback = await manager.findOneByOrFail(Deployment, { id: rollbackId });
+    if (!rollback.rollbackOf) return;
+    await manager.update(
+      Deployment,
+      { id: rollback.rollbackOf },
+      { status: DeploymentStatus.RolledBack },
+    );
+    await manager.insert(DeploymentEvent, {
+      deploymentId: rollback.rollbackOf,
+      status: DeploymentStatus.RolledBack,
+      message: `Rolled back to version ${rollback.version} by deployment ${rollback.id}`,
+      at,
+    });
+  }
+}
+
+function eventMessage(operation: Operation, change: StatusChange): string {
+  const what = operation.type === ROLLBACK_OPERATION ? 'Rollback' : 'Rollout';
+  switch (change.status) {
+    case OperationStatus.Running:
+      return `${what} started`;
+    case OperationStatus.Succeeded:
+      return `${what} succeeded`;
+    case OperationStatus.Failed:
+      return `${what} failed: ${change.message}`;
+    case OperationStatus.Cancelled:
+      return `${what} cancelled: ${change.message}`;
+    case OperationStatus.Pending:
+      return change.message;
+  }
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { assertEnvironmentAllowed, Principal } from '../auth/principal';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-code.enum';
+import { Deployment, DeploymentStatus } from './deployment.entity';
+import { DeploymentsService, ROLLBACK_OPERATION, StartedDeployment } from './deployments.service';
+
+/**
+ * Rolls a deployment back the Kubernetes way: by rolling forward to the last version that
+ * succeeded before it, as a new deployment.
+ */
+@Injectable()
+export class DeploymentRollbackService {
+  constructor(
+    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
+    private readonly deploymentsService: DeploymentsService,
+  ) {}
+
+  async rollback(
+    principal: Principal,
+    id: string,
+    reason: string | null,
+  ): Promise<StartedDeployment> {
+    const existing = await this.deployments.findOneBy({ id });
+    if (!existing) throw ApiError.notFound('Deployment', id);
+    assertEnvironmentAllowed(principal, existing.environment);
+    return this.deploymentsService.start(principal, async (manager) => {
+      const current = await manager.findOneByOrFail(Deployment, { id });
+      assertCanBeRolledBack(current);
+      const target = await this.deploymentsService.lastSuccessfulBefore(manager, current);
+      if (!target) {
+        throw ApiError.conflict(
+          `Nothing to roll back to: no successful deployment of ${current.service} to ${current.environment} came before ${id}`,
+        );
+      }
+      const because = reason ? `: ${reason}` : '';
+      return {
+        service: current.service,
+        version: target.version,
+        environment: current.environment,
+        description: `Rollback of ${current.version} (${id}) to ${target.version}${because}`,
+        rollbackOf: current.id,
+        operationType: ROLLBACK_OPERATION,
+        message: `Rollback of ${id} to version ${target.version} requested by ${principal.name}${because}`,
+      };
+    });
+  }
+}
+
+/** Which deployments may be rolled back, and why the others may not. */
+export function assertCanBeRolledBack(deployment: Deployment): void {
+  switch (deployment.status) {
+    case DeploymentStatus.Successful:
+    case DeploymentStatus.Cancelled:
+      return;
+    case DeploymentStatus.Failed:
+      // A rollout that failed before it started changed nothing, so there is nothing to undo.
+      if (!deployment.startedAt) {
+        throw new ApiError(
+          ErrorCode.DeploymentFailed,
+          `Deployment ${deployment.id} failed before its rollout started, so nothing was changed to roll back`,
+        );
+      }
+      return;
+    case DeploymentStatus.Pending:
+    case DeploymentStatus.InProgress:
+      throw ApiError.conflict(
+        `Deployment ${deployment.id} is still ${deployment.status}; cancel its operation ${deployment.operationId} first`,
+      );
+    case DeploymentStatus.RolledBack:
+      throw ApiError.conflict(`Deployment ${deployment.id} has already been rolled back`);
+  }
+}

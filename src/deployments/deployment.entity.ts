@@ -1,0 +1,56 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export enum DeploymentStatus {
+  Pending = 'pending',
+  InProgress = 'in_progress',
+  Successful = 'successful',
+  Failed = 'failed',
+  Cancelled = 'cancelled',
+  RolledBack = 'rolled_back',
+}
+
+/** One request to run a version of a service in an environment. */
+@Entity('deployments')
+export class Deployment {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  service: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  version: string;
+
+  @Column({ type: 'varchar', length: 63 })
+  environment: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: DeploymentStatus;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  /** The name of the API key that asked for it. */
+  @Column({ name: 'created_by', type: 'varchar', length: 100 })
+  createdBy: string;
+
+  @Column({ name: 'created_by_key_id', type: 'varchar', length: 36 })
+  createdByKeyId: string;
+
+  @Column({ name: 'created_at', type: 'varchar', length: 24 })
+  createdAt: string;
+
+  @Column({ name: 'started_at', type: 'varchar', length: 24, nullable: true })
+  startedAt: string | null;
+
+  @Column({ name: 'finished_at', type: 'varchar', length: 24, nullable: true })
+  finishedAt: string | null;
+
+  /** The operation that carries out its rollout. */
+  @Column({ name: 'operation_id', type: 'varchar', length: 36 })
+  operationId: string;
+
+  /** For a rollback: the deployment it rolls back. */
+  @Column({ name: 'rollback_of', type: 'varchar', length: 36, nullable: true })
+  rollbackOf: string | null;
+}

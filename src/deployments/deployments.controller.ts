@@ -1,0 +1,168 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
+import { Permission } from '../auth/permission.enum';
+import type { Principal } from '../auth/principal';
+import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
+import { ErrorCode } from '../common/errors/error-code.enum';
+import { absoluteUrl } from '../common/urls';
+import { toOperationResponse } from '../operations/operations.service';
+import { DeploymentRollbackService } from './deployment-rollback.service';
+import { DeploymentsService, toDeploymentResponse } from './deployments.service';
+import { CreateDeploymentDto } from './dto/create-deployment.dto';
+import {
+  AcceptedDeploymentResponseDto,
+  DeploymentEventsResponseDto,
+  DeploymentListResponseDto,
+  DeploymentResponseDto,
+  RollbackResponseDto,
+} from './dto/deployment-response.dto';
+import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
+
+const operationPath = (id: string) => `/api/v1/operations/${id}`;
+
+@ApiTags('deployments')
+@Controller('api/v1/deployments')
+export class DeploymentsController {
+  constructor(
+    private readonly deployments: DeploymentsService,
+    private readonly rollbacks: DeploymentRollbackService,
+  ) {}
+
+  @Get()
+  @RequirePermissions(Permission.DeploymentsRead)
+  @ApiOperation({ operationId: 'listDeployments', summary: 'List deployments, newest first' })
+  @ApiOkResponse({ type: DeploymentListResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError)
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListDeploymentsQueryDto,
+  ): Promise<DeploymentListResponseDto> {
+    return this.deployments.list(principal, query);
+  }
+
+  @Post()
+  @RequirePermissions(Permission.DeploymentsCreate)
+  @ApiOperation({
+    operationId: 'createDeployment',
+    summary: 'Deploy a version of a service to an environment',
+    description:
+      'Answers at once with the pending deployment; its rollout runs as the operation `operation_id`.',
+  })
+  @ApiCreatedResponse({ type: DeploymentResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.Conflict, ErrorCode.PayloadTooLarge)
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreateDeploymentDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<DeploymentResponseDto> {
+    const { deployment } = await this.deployments.create(principal, dto);
+    res.location(`/api/v1/deployments/${deployment.id}`);
+    return toDeploymentResponse(deployment);
+  }
+
+  @Post('async')
+  @HttpCode(202)
+  @RequirePermissions(Permission.DeploymentsCreate)
+  @ApiOperation({
+    operationId: 'createDeploymentAsync',
+    summary: 'Deploy, answering with the operation to poll',
+    description:
+      'Like `createDeployment`, but the body is the rollout operation and `Location` is its `status_url`.',
+  })
+  @ApiAcceptedResponse({ type: AcceptedDeploymentResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.Conflict, ErrorCode.PayloadTooLarge)
+  async createAsync(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: CreateDeploymentDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AcceptedDeploymentResponseDto> {
+    const { deployment, operation } = await this.deployments.create(principal, dto);
+    const statusUrl = absoluteUrl(req, operationPath(operation.id));
+    res.location(statusUrl);
+    return {
+      ...toOperationResponse(operation),
+      operation_id: operation.id,
+      status_url: statusUrl,
+      deployment_id: deployment.id,
+    };
+  }
+
+  @Get(':id')
+  @RequirePermissions(Permission.DeploymentsRead)
+  @ApiOperation({ operationId: 'getDeployment', summary: 'Get a deployment' })
+  @ApiOkResponse({ type: DeploymentResponseDto })
+  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<DeploymentResponseDto> {
+    return toDeploymentResponse(await this.deployments.get(principal, id));
+  }
+
+  @Get(':id/events')
+  @RequirePermissions(Permission.DeploymentsRead)
+  @ApiOperation({
+    operationId: 'listDeploymentEvents',
+    summary: 'Every status a deployment went through, oldest first',
+  })
+  @ApiOkResponse({ type: DeploymentEventsResponseDto })
+  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<DeploymentEventsResponseDto> {
+    return this.deployments.history(principal, id);
+  }
+
+  @Post(':id/rollback')
+  @HttpCode(202)
+  @RequirePermissions(Permission.DeploymentsRollback)
+  @ApiOperation({
+    operationId: 'rollbackDeployment',
+    summary: 'Roll a deployment back to the last version that succeeded before it',
+    description:
+      'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`.',
+  })
+  @ApiAcceptedResponse({ type: RollbackResponseDto })
+  @ApiErrorResponses(
+    ErrorCode.ValidationError,
+    ErrorCode.ResourceNotFound,
+    ErrorCode.Conflict,
+    ErrorCode.DeploymentFailed,
+  )
+  async rollback(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() dto: RollbackDeploymentDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RollbackResponseDto> {
+    const { deployment, operation } = await this.rollbacks.rollback(
+      principal,
+      id,
+      dto.reason ?? null,
+    );
+    const statusUrl = absoluteUrl(req, operationPath(operation.id));
+    res.location(statusUrl);
+    return {
+      deployment_id: id,
+      rollback_id: deployment.id,
+      status: 'initiated',
+      requested_by: principal.name,
+      reason: dto.reason ?? null,
+      initiated_at: deployment.createdAt,
+      operation_id: operation.id,
+      status_url: statusUrl,
+    };
+  }
+}

@@ -1,0 +1,224 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  assertEnvironmentAllowed,
+  canAccessEnvironment,
+  Principal,
+  visibleEnvironments,
+} from '../auth/principal';
+import { ApiError } from '../common/errors/api-error';
+import { pageWindow } from '../common/pagination';
+import { nowIso } from '../database/columns';
+import { Database, isUniqueViolation } from '../database/database';
+import { Operation } from '../operations/operation.entity';
+import { OperationsService } from '../operations/operations.service';
+import { DeploymentEvent } from './deployment-event.entity';
+import { Deployment, DeploymentStatus } from './deployment.entity';
+import { CreateDeploymentDto } from './dto/create-deployment.dto';
+import {
+  DeploymentEventsResponseDto,
+  DeploymentListResponseDto,
+  DeploymentResponseDto,
+} from './dto/deployment-response.dto';
+import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+
+export const ROLLOUT_OPERATION = 'deployment.rollout';
+export const ROLLBACK_OPERATION = 'deployment.rollback';
+
+/** What a new deployment will be, decided inside the transaction that writes it. */
+export interface DeploymentPlan {
+  service: string;
+  version: string;
+  environment: string;
+  description: string | null;
+  rollbackOf: string | null;
+  operationType: typeof ROLLOUT_OPERATION | typeof ROLLBACK_OPERATION;
+  message: string;
+}
+
+export interface StartedDeployment {
+  deployment: Deployment;
+  operation: Operation;
+}
+
+@Injectable()
+export class DeploymentsService {
+  constructor(
+    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
+    @InjectRepository(DeploymentEvent) private readonly events: Repository<DeploymentEvent>,
+    private readonly db: Database,
+    private readonly operations: OperationsService,
+  ) {}
+
+  create(principal: Principal, dto: CreateDeploymentDto): Promise<StartedDeployment> {
+    assertEnvironmentAllowed(principal, dto.environment);
+    return this.start(principal, () =>
+      Promise.resolve({
+        service: dto.service,
+        version: dto.version,
+        environment: dto.environment,
+        description: dto.description ?? null,
+        rollbackOf: null,
+        operationType: ROLLOUT_OPERATION,
+        message: `Requested by ${principal.name}`,
+      }),
+    );
+  }
+
+  /**
+   * Writes a pending deployment, its first event and its operation in one transaction, then
+   * dispatches the operation. The database's unique index on running rollouts answers a second
+   * rollout of the same service and environment with 409.
+   */
+  async start(
+    principal: Principal,
+    plan: (manager: EntityManager) => Promise<DeploymentPlan>,
+  ): Promise<StartedDeployment> {
+    let planned: DeploymentPlan | undefined;
+    try {
+      const started = await this.db.transaction(async (manager) => {
+        planned = await plan(manager);
+        const now = nowIso();
+        const deployment = manager.create(Deployment, {
+          id: uuidv7(),
+          service: planned.service,
+          version: planned.version,
+          environment: planned.environment,
+          status: DeploymentStatus.Pending,
+          description: planned.description,
+          createdBy: principal.name,
+          createdByKeyId: principal.keyId,
+          createdAt: now,
+          startedAt: null,
+          finishedAt: null,
+          operationId: uuidv7(),
+          rollbackOf: planned.rollbackOf,
+        });
+        await manager.insert(Deployment, deployment);
+        await manager.insert(DeploymentEvent, {
+          deploymentId: deployment.id,
+          status: DeploymentStatus.Pending,
+          message: planned.message,
+          at: now,
+        });
+        const operation = await this.operations.createIn(
+          manager,
+          {
+            type: planned.operationType,
+            target: { type: 'deployment', id: deployment.id },
+            scope: deployment.environment,
+            message: planned.message,
+          },
+          deployment.operationId,
+        );
+        return { deployment, operation };
+      });
+      await this.operations.dispatch(started.operation.id);
+      return started;
+    } catch (error) {
+      if (planned && isUniqueViolation(error))
+        throw await this.rolloutRunning(planned.service, planned.environment);
+      throw error;
+    }
+  }
+
+  async get(principal: Principal, id: string): Promise<Deployment> {
+    const deployment = await this.deployments.findOneBy({ id });
+    if (!deployment || !canAccessEnvironment(principal, deployment.environment)) {
+      throw ApiError.notFound('Deployment', id);
+    }
+    return deployment;
+  }
+
+  async list(
+    principal: Principal,
+    query: ListDeploymentsQueryDto,
+  ): Promise<DeploymentListResponseDto> {
+    const environments = visibleEnvironments(principal);
+    if (environments && query.environment && !environments.includes(query.environment)) {
+      return { deployments: [], total: 0, page: query.page, per_page: query.per_page };
+    }
+    const [rows, total] = await this.deployments.findAndCount({
+      where: {
+        ...(query.service ? { service: query.service } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.environment
+          ? { environment: query.environment }
+          : environments
+            ? { environment: In(environments) }
+            : {}),
+      },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      ...pageWindow(query),
+    });
+    return {
+      deployments: rows.map(toDeploymentResponse),
+      total,
+      page: query.page,
+      per_page: query.per_page,
+    };
+  }
+
+  async history(principal: Principal, id: string): Promise<DeploymentEventsResponseDto> {
+    await this.get(principal, id);
+    const events = await this.events.find({ where: { deploymentId: id }, order: { id: 'ASC' } });
+    return { events: events.map((e) => ({ status: e.status, message: e.message, at: e.at })) };
+  }
+
+  /** The last successful deployment of the same service and environment before `deployment`. */
+  lastSuccessfulBefore(manager: EntityManager, deployment: Deployment): Promise<Deployment | null> {
+    return manager
+      .createQueryBuilder(Deployment, 'd')
+      .where('d.service = :service AND d.environment = :environment AND d.status = :status', {
+        service: deployment.service,
+        environment: deployment.environment,
+        status: DeploymentStatus.Successful,
+      })
+      .andWhere('(d.created_at < :createdAt OR (d.created_at = :createdAt AND d.id < :id))', {
+        createdAt: deployment.createdAt,
+        id: deployment.id,
+      })
+      .orderBy('d.created_at', 'DESC')
+      .addOrderBy('d.id', 'DESC')
+      .getOne();
+  }
+
+  private async rolloutRunning(service: string, environment: string): Promise<ApiError> {
+    const running = await this.deployments.findOne({
+      where: {
+        service,
+        environment,
+        status: In([DeploymentStatus.Pending, DeploymentStatus.InProgress]),
+      },
+    });
+    return ApiError.conflict(
+      `A rollout of ${service} to ${environment} is already running${running ? ` (deployment ${running.id})` : ''}; ` +
+        'wait for it to finish or cancel it',
+      running ? { deployment_id: running.id, operation_id: running.operationId } : undefined,
+    );
+  }
+}
+
+export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
+  const duration =
+    d.startedAt && d.finishedAt
+      ? Math.round(Date.parse(d.finishedAt) - Date.parse(d.startedAt)) / 1000
+      : null;
+  return {
+    id: d.id,
+    service: d.service,
+    version: d.version,
+    environment: d.environment,
+    status: d.status,
+    description: d.description,
+    created_by: d.createdBy,
+    created_at: d.createdAt,
+    started_at: d.startedAt,
+    finished_at: d.finishedAt,
+    duration_seconds: duration,
+    operation_id: d.operationId,
+    rollback_of: d.rollbackOf,
+  };
+}

@@ -1,0 +1,225 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { LessThan } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { nowIso } from '../database/columns';
+import { OperationFailure } from './operation-handler';
+import { OperationHandlerRegistry } from './operation-handler.registry';
+import { Operation, OperationStatus } from './operation.entity';
+import { OperationStore } from './operation.store';
+
+type StopReason = 'cancel' | 'shutdown';
+
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+interface Outcome {
+  fields: Partial<Operation> & { status: OperationStatus };
+  message: string;
+}
+
+/** Shown on operations whose runner vanished (crash, kill, lost machine). */
+export const RUNNER_LOST_MESSAGE =
+  'The Flightdeck process running this operation stopped before it finished (crash or restart); ' +
+  'its outcome is unknown. Check the environment, then deploy again.';
+
+/**
+ * Runs operations: claims a pending one (only one runner can), calls its handler, keeps a
+ * heartbeat while it works, and records the outcome. A sweep fails operations whose runner has
+ * stopped sending heartbeats, so none stays `running` after its process is gone.
+ */
+@Injectable()
+export class OperationRunner implements BeforeApplicationShutdown {
+  readonly runnerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger('OperationRunner');
+  private readonly active = new Map<string, ActiveRun>();
+  private sweepTimer?: NodeJS.Timeout;
+  private stopping = false;
+
+  constructor(
+    private readonly store: OperationStore,
+    private readonly handlers: OperationHandlerRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Runs the operation if it is still pending; does nothing if another runner has it. */
+  async run(operationId: string): Promise<void> {
+    if (this.stopping) return;
+    const now = nowIso();
+    const operation = await this.store.transition(
+      operationId,
+      [OperationStatus.Pending],
+      {
+        status: OperationStatus.Running,
+        startedAt: now,
+        runnerId: this.runnerId,
+        heartbeatAt: now,
+      },
+      'Started',
+    );
+    if (!operation) return;
+    const controller = new AbortController();
+    const done = this.execute(operation, controller);
+    this.active.set(operationId, { controller, done });
+    await done;
+  }
+
+  /** Stops an operation running in this process at once (others notice on their next heartbeat). */
+  stopLocally(operationId: string, reason: StopReason = 'cancel'): void {
+    this.active.get(operationId)?.controller.abort(reason);
+  }
+
+  /** Starts the recovery sweep: now, then every half lease. */
+  startSweeping(resumePending: (id: string) => Promise<void>): void {
+    const sweep = () =>
+      this.sweep(resumePending).catch((error: unknown) =>
+        this.logger.warn(`sweep failed: ${String(error)}`),
+      );
+    void sweep();
+    this.sweepTimer = setInterval(
+      () => void sweep(),
+      Math.max(250, this.config.operationLeaseMs / 2),
+    );
+    this.sweepTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.sweepTimer);
+    const runs = [...this.active.values()];
+    if (runs.length === 0) return;
+    this.logger.log(
+      `waiting up to ${this.config.shutdownGraceMs} ms for ${runs.length} running operation(s)`,
+    );
+    const graceOver = new Promise<void>((resolve) =>
+      setTimeout(resolve, this.config.shutdownGraceMs).unref(),
+    );
+    await Promise.race([Promise.all(runs.map((r) => r.done)), graceOver]);
+    for (const run of this.active.values()) run.controller.abort('shutdown' satisfies StopReason);
+    await Promise.all(runs.map((r) => r.done));
+  }
+
+  private async execute(operation: Operation, controller: AbortController): Promise<void> {
+    const beat = setInterval(
+      () => void this.heartbeat(operation.id, controller),
+      this.heartbeatMs(),
+    );
+    let outcome: Outcome;
+    try {
+      const handler = this.handlers.find(operation.type);
+      if (!handler)
+        throw new OperationFailure(
+          'unknown_operation_type',
+          `No handler runs '${operation.type}' operations`,
+        );
+      const result = await handler.execute(operation, {
+        signal: controller.signal,
+        progress: (percent, message) => this.store.reportProgress(operation.id, percent, message),
+      });
+      outcome = controller.signal.aborted
+        ? stoppedOutcome(controller.signal.reason)
+        : {
+            fields: { status: OperationStatus.Succeeded, progress: 100, result },
+            message: 'Succeeded',
+          };
+    } catch (error) {
+      outcome = controller.signal.aborted
+        ? stoppedOutcome(controller.signal.reason)
+        : failedOutcome(error);
+      if (!(error instanceof OperationFailure) && !controller.signal.aborted) {
+        this.logger.error(
+          `operation ${operation.id} crashed: ${error instanceof Error ? error.stack : String(error)}`,
+        );
+      }
+    } finally {
+      clearInterval(beat);
+    }
+    try {
+      await this.store.transition(
+        operation.id,
+        [OperationStatus.Running],
+        { ...outcome.fields, finishedAt: nowIso() },
+        outcome.message,
+        { runnerId: this.runnerId },
+      );
+    } finally {
+      this.active.delete(operation.id);
+    }
+  }
+
+  private heartbeatMs(): number {
+    return Math.min(1000, this.config.operationLeaseMs / 3);
+  }
+
+  private async heartbeat(id: string, controller: AbortController): Promise<void> {
+    try {
+      const cancelRequested = await this.store.heartbeat(id, this.runnerId);
+      if (cancelRequested && !controller.signal.aborted)
+        controller.abort('cancel' satisfies StopReason);
+    } catch (error) {
+      this.logger.warn(`heartbeat for operation ${id} failed: ${String(error)}`);
+    }
+  }
+
+  private async sweep(resumePending: (id: string) => Promise<void>): Promise<void> {
+    const cutoff = new Date(Date.now() - this.config.operationLeaseMs).toISOString();
+    const orphans = await this.store.repository.find({
+      where: { status: OperationStatus.Running, heartbeatAt: LessThan(cutoff) },
+      take: 100,
+    });
+    for (const op of orphans) {
+      const failed = await this.store.transition(
+        op.id,
+        [OperationStatus.Running],
+        {
+          status: OperationStatus.Failed,
+          finishedAt: nowIso(),
+          errorCode: 'runner_lost',
+          errorMessage: RUNNER_LOST_MESSAGE,
+        },
+        RUNNER_LOST_MESSAGE,
+        { runnerId: op.runnerId, heartbeatAt: op.heartbeatAt },
+      );
+      if (failed) this.logger.warn(`operation ${op.id} failed: its runner ${op.runnerId} stopped`);
+    }
+    const waiting = await this.store.repository.find({
+      where: { status: OperationStatus.Pending, createdAt: LessThan(cutoff) },
+      order: { createdAt: 'ASC' },
+      take: 100,
+    });
+    for (const op of waiting) await resumePending(op.id);
+  }
+}
+
+function stoppedOutcome(reason: unknown): Outcome {
+  if (reason === 'shutdown') {
+    const message =
+      'Flightdeck shut down before this operation finished; it was stopped. Deploy again to retry.';
+    return {
+      fields: { status: OperationStatus.Failed, errorCode: 'shutdown', errorMessage: message },
+      message,
+    };
+  }
+  return { fields: { status: OperationStatus.Cancelled }, message: 'Cancelled' };
+}
+
+function failedOutcome(error: unknown): Outcome {
+  const failure =
+    error instanceof OperationFailure
+      ? error
+      : new OperationFailure(
+          'internal_error',
+          `Unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+        );
+  return {
+    fields: {
+      status: OperationStatus.Failed,
+      errorCode: failure.code,
+      errorMessage: failure.message,
+    },
+    message: failure.message,
+  };
+}

@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { nowIso } from '../database/columns';
+import { Database } from '../database/database';
+import { OperationHandlerRegistry } from './operation-handler.registry';
+import { Operation, OperationStatus } from './operation.entity';
+
+export interface NewOperation {
+  type: string;
+  target: { type: string; id: string };
+  scope: string;
+  message: string;
+}
+
+/** Fields a transition writes, and what the row must still hold for it to apply. */
+type TransitionFields = Partial<Omit<Operation, 'id' | 'type' | 'status'>>;
+type Expectation = Partial<Pick<Operation, 'runnerId' | 'heartbeatAt'>>;
+
+/**
+ * The operation records: every write to them goes through here, and every status change runs
+ * the handler's hook in the same transaction.
+ */
+@Injectable()
+export class OperationStore {
+  constructor(
+    @InjectRepository(Operation) readonly repository: Repository<Operation>,
+    private readonly db: Database,
+    private readonly handlers: OperationHandlerRegistry,
+  ) {}
+
+  /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
+  async createIn(
+    manager: EntityManager,
+    spec: NewOperation,
+    id: string = uuidv7(),
+  ): Promise<Operation> {
+    const now = nowIso();
+    const operation = manager.create(Operation, {
+      id,
+      type: spec.type,
+      status: OperationStatus.Pending,
+      progress: 0,
+      targetType: spec.target.type,
+      targetId: spec.target.id,
+      scope: spec.scope,
+      message: spec.message,
+      errorCode: null,
+      errorMessage: null,
+      result: null,
+      cancelRequested: false,
+      runnerId: null,
+      heartbeatAt: null,
+      createdAt: now,
+      startedAt: null,
+      updatedAt: now,
+      finishedAt: null,
+    });
+    await manager.insert(Operation, operation);
+    return operation;
+  }
+
+  /**
+   * Moves an operation to a new status if it is still in one of `from` (and matches `expect`),
+   * in the same transaction as its handler's records. Returns null when it had already moved on.
+   */
+  async transition(
+    id: string,
+    from: OperationStatus[],
+    fields: TransitionFields & { status: OperationStatus },
+    message: string,
+    expect: Expectation = {},
+  ): Promise<Operation | null> {
+    return this.db.transaction(async (manager) => {
+      const at = nowIso();
+      const update = manager
+        .createQueryBuilder()
+        .update(Operation)
+        .set({ ...fields, updatedAt: at })
+        .where('id = :id', { id })
+        .andWhere('status IN (:...from)', { from });
+      for (const [field, value] of Object.entries(expect)) {
+        const column = field === 'runnerId' ? 'runner_id' : 'heartbeat_at';
+        update.andWhere(value === null ? `${column} IS NULL` : `${column} = :${field}`, {
+          [field]: value,
+        });
+      }
+      const { affected } = await update.execute();
+      if (!affected) return null;
+      const operation = await manager.findOneByOrFail(Operation, { id });
+      await this.handlers.find(operation.type)?.onStatusChange(manager, operation, {
+        status: operation.status,
+        message,
+        at,
+      });
+      return operation;
+    });
+  }
+
+  /** Raises progress (never lowers it) and sets the message of a running operation. */
+  async reportProgress(id: string, percent: number, message?: string): Promise<void> {
+    const progress = Math.max(0, Math.min(100, Math.round(percent)));
+    await this.db.transaction((manager) =>
+      manager
+        .createQueryBuilder()
+        .update(Operation)
+        .set({ progress, ...(message !== undefined ? { message } : {}), updatedAt: nowIso() })
+        .where('id = :id AND status = :status AND progress <= :progress', {
+          id,
+          status: OperationStatus.Running,
+          progress,
+        })
+        .execute(),
+    );
+  }
+
+  findById(id: string): Promise<Operation | null> {
+    return this.repository.findOneBy({ id });
+  }
+
+  /** Flags a running operation to stop; its runner notices and ends it `cancelled`. */
+  async requestCancel(id: string): Promise<void> {
+    await this.db.transaction((m) =>
+      m.update(
+        Operation,
+        { id, status: OperationStatus.Running },
+        { cancelRequested: true, updatedAt: nowIso() },
+      ),
+    );
+  }
+
+  /** Records that `runnerId` still works on the operation; says whether a cancel was asked for. */
+  async heartbeat(id: string, runnerId: string): Promise<boolean> {
+    await this.db.transaction((m) =>
+      m.update(
+        Operation,
+        { id, runnerId, status: OperationStatus.Running },
+        { heartbeatAt: nowIso() },
+      ),
+    );
+    const row = await this.repository.findOne({
+      where: { id },
+      select: { id: true, cancelRequested: true },
+    });
+    return row?.cancelRequested ?? false;
+  }
+}

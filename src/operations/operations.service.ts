@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
+import { ApiError } from '../common/errors/api-error';
+import { pageWindow } from '../common/pagination';
+import { nowIso } from '../database/columns';
+import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
+import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
+import { FINISHED_OPERATION_STATUSES, Operation, OperationStatus } from './operation.entity';
+import { NewOperation, OperationStore } from './operation.store';
+import { OperationHandler } from './operation-handler';
+import { OperationHandlerRegistry } from './operation-handler.registry';
+import { OperationQueue } from './operations.queue';
+import { OperationRunner } from './operation.runner';
+
+/** Operations as the API shows them: reading, listing, cancelling, and dispatching new ones. */
+@Injectable()
+export class OperationsService {
+  constructor(
+    private readonly store: OperationStore,
+    private readonly queue: OperationQueue,
+    private readonly runner: OperationRunner,
+    private readonly handlers: OperationHandlerRegistry,
+  ) {}
+
+  /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
+  createIn(manager: EntityManager, spec: NewOperation, id?: string): Promise<Operation> {
+    return this.store.createIn(manager, spec, id);
+  }
+
+  /** Lets the module that owns a type of work carry it out. */
+  registerHandler(type: string, handler: OperationHandler): void {
+    this.handlers.register(type, handler);
+  }
+
+  /** Hands a committed pending operation to the queue. */
+  dispatch(operationId: string): Promise<void> {
+    return this.queue.enqueue(operationId);
+  }
+
+  async get(principal: Principal, id: string): Promise<OperationResponseDto> {
+    return toOperationResponse(await this.findVisible(principal, id));
+  }
+
+  async list(
+    principal: Principal,
+    query: ListOperationsQueryDto,
+  ): Promise<OperationListResponseDto> {
+    const environments = visibleEnvironments(principal);
+    const [rows, total] = await this.store.repository.findAndCount({
+      where: {
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.type ? { type: query.type } : {}),
+        ...(environments ? { scope: In(environments) } : {}),
+      },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      ...pageWindow(query),
+    });
+    return {
+      operations: rows.map(toOperationResponse),
+      total,
+      page: query.page,
+      per_page: query.per_page,
+    };
+  }
+
+  /**
+   * A pending operation is cancelled at once; a running one is asked to stop and ends
+   * `cancelled` shortly after; a finished one cannot be cancelled.
+   */
+  async cancel(principal: Principal, id: string): Promise<OperationResponseDto> {
+    const operation = await this.findVisible(principal, id);
+    if (FINISHED_OPERATION_STATUSES.includes(operation.status)) {
+      throw ApiError.conflict(
+        `Operation ${id} has already ${operation.status}; there is nothing to cancel`,
+        {
+          status: operation.status,
+        },
+      );
+    }
+    const by = `Cancelled by ${principal.name}`;
+    const cancelled = await this.store.transition(
+      id,
+      [OperationStatus.Pending],
+      { status: OperationStatus.Cancelled, finishedAt: nowIso(), message: by },
+      `${by} before it started`,
+    );
+    if (cancelled) return toOperationResponse(cancelled);
+    await this.store.requestCancel(id);
+    this.runner.stopLocally(id);
+    return toOperationResponse(await this.findVisible(principal, id));
+  }
+
+  private async findVisible(principal: Principal, id: string): Promise<Operation> {
+    const operation = await this.store.findById(id);
+    if (!operation || !canAccessEnvironment(principal, operation.scope))
+      throw ApiError.notFound('Operation', id);
+    return operation;
+  }
+}
+
+export function toOperationResponse(op: Operation): OperationResponseDto {
+  return {
+    id: op.id,
+    type: op.type,
+    status: op.status,
+    progress: op.progress,
+    message: op.message,
+    target: { type: op.targetType, id: op.targetId },
+    cancel_requested: op.cancelRequested,
+    created_at: op.createdAt,
+    started_at: op.startedAt,
+    updated_at: op.updatedAt,
+    finished_at: op.finishedAt,
+    error: op.errorCode ? { code: op.errorCode, message: op.errorMessage ?? '' } : null,
+    result: op.result,
+  };
+}
