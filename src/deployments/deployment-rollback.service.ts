@@ -49,21 +49,24 @@ export class DeploymentRollbackService {
   }
 }
 
-/** Which deployments may be rolled back, and why the others may not. */
+/**
+ * Only a deployment that went live can be rolled back. A failed or cancelled rollout may not have
+ * replaced what ran before, so "undo" has no clear meaning: deploy the wanted version instead.
+ */
 export function assertCanBeRolledBack(deployment: Deployment): void {
   switch (deployment.status) {
     case DeploymentStatus.Successful:
-    case DeploymentStatus.Cancelled:
       return;
     case DeploymentStatus.Failed:
-      // A rollout that failed before it started changed nothing, so there is nothing to undo.
-      if (!deployment.startedAt) {
-        throw new ApiError(
-          ErrorCode.DeploymentFailed,
-          `Deployment ${deployment.id} failed before its rollout started, so nothing was changed to roll back`,
-        );
-      }
-      return;
+      throw new ApiError(
+        ErrorCode.DeploymentFailed,
+        `Deployment ${deployment.id} failed, so version ${deployment.version} never went live and there is ` +
+          'nothing to roll back; deploy the version you want instead',
+      );
+    case DeploymentStatus.Cancelled:
+      throw ApiError.conflict(
+        `Deployment ${deployment.id} was cancelled, so there is nothing to roll back; deploy the version you want instead`,
+      );
     case DeploymentStatus.Pending:
     case DeploymentStatus.InProgress:
       throw ApiError.conflict(
