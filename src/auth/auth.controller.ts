@@ -18,6 +18,7 @@ import {
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { Permission } from './permission.enum';
 import type { Principal } from './principal';
+import { ResourceIdPipe } from '../common/resource-id.pipe';
 
 @ApiTags('auth')
 @Controller('api/v1/auth')
@@ -66,7 +67,7 @@ export class AuthController {
   })
   @ApiNoContentResponse({ description: 'Revoked (or already revoked).' })
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
-  revoke(@Param('id') id: string): Promise<void> {
+  revoke(@Param('id', new ResourceIdPipe('API key')) id: string): Promise<void> {
     return this.apiKeys.revoke(id);
   }
 }

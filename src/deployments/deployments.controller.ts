@@ -26,6 +26,7 @@ import {
 } from './dto/deployment-response.dto';
 import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
 import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
+import { ResourceIdPipe } from '../common/resource-id.pipe';
 
 const operationPath = (id: string) => `/api/v1/operations/${id}`;
 
@@ -104,7 +105,7 @@ export class DeploymentsController {
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
   async get(
     @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
+    @Param('id', new ResourceIdPipe('Deployment')) id: string,
   ): Promise<DeploymentResponseDto> {
     return toDeploymentResponse(await this.deployments.get(principal, id));
   }
@@ -119,7 +120,7 @@ export class DeploymentsController {
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
   events(
     @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
+    @Param('id', new ResourceIdPipe('Deployment')) id: string,
   ): Promise<DeploymentEventsResponseDto> {
     return this.deployments.history(principal, id);
   }
@@ -142,7 +143,7 @@ export class DeploymentsController {
   )
   async rollback(
     @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
+    @Param('id', new ResourceIdPipe('Deployment')) id: string,
     @Body() dto: RollbackDeploymentDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,

@@ -8,6 +8,7 @@ import { ErrorCode } from '../common/errors/error-code.enum';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
 import { OperationsService } from './operations.service';
+import { ResourceIdPipe } from '../common/resource-id.pipe';
 
 @ApiTags('operations')
 @Controller('api/v1/operations')
@@ -36,7 +37,7 @@ export class OperationsController {
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
   get(
     @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
+    @Param('id', new ResourceIdPipe('Operation')) id: string,
   ): Promise<OperationResponseDto> {
     return this.operations.get(principal, id);
   }
@@ -53,7 +54,7 @@ export class OperationsController {
   @ApiErrorResponses(ErrorCode.ResourceNotFound, ErrorCode.Conflict)
   cancel(
     @CurrentPrincipal() principal: Principal,
-    @Param('id') id: string,
+    @Param('id', new ResourceIdPipe('Operation')) id: string,
   ): Promise<OperationResponseDto> {
     return this.operations.cancel(principal, id);
   }
