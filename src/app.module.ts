@@ -13,14 +13,14 @@ import { OperationsModule } from './operations/operations.module';
 @Module({})
 export class AppModule {
   /** The whole service; tests pass their own settings, production reads the environment. */
-  static forRoot(config?: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig = AppConfig.fromEnvironment()): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
         AuthModule,
-        OperationsModule,
+        OperationsModule.forRoot(config),
         DeploymentsModule,
       ],
       controllers: [HealthController],

@@ -50,7 +50,7 @@ describe('Restart recovery (e2e)', () => {
   });
 
   it('should fail a rollout whose process was killed, with a message saying so, and free the environment', async () => {
-    const server = await startServerProcess({ DATABASE_URL: database.url, FLIGHTDECK_CONFIG: SLOW });
+    const server = await startServerProcess({ ...database.env, FLIGHTDECK_CONFIG: SLOW });
     const service = uniqueService('crash');
     const deployment = await runningRolloutOn(server.base, service);
     server.child.kill('SIGKILL');
@@ -77,7 +77,7 @@ describe('Restart recovery (e2e)', () => {
 
   it('should stop running rollouts on SIGTERM after the grace period, record them failed, and exit', async () => {
     const server = await startServerProcess({
-      DATABASE_URL: database.url,
+      ...database.env,
       FLIGHTDECK_CONFIG: SLOW,
       FLIGHTDECK_SHUTDOWN_GRACE_MS: '300',
     });

@@ -57,6 +57,19 @@ class MixedRoutes {
   }
 }
 
+@Controller('status')
+@Public()
+class PublicRoutesWithGuardedMethod {
+  @RequirePermissions(Permission.KeysManage)
+  rotateStatusToken(): string {
+    return 'rotated';
+  }
+
+  status(): string {
+    return 'ok';
+  }
+}
+
 type GuardedRequest = Request & { principal?: Principal };
 
 function requestWith(authorization?: string): GuardedRequest {
@@ -141,10 +154,38 @@ describe('ApiKeyGuard', () => {
     ).resolves.toBe(true);
   });
 
-  // BUG: the guard reads IS_PUBLIC with getAllAndOverride([handler, class]) before it looks at
-  // permissions, so a controller-level @Public() wins over a method-level @RequirePermissions(...):
-  // such a route answers anyone without a key (and Swagger still says it needs the permission).
-  it.todo('should require the permission a route declares even inside a @Public() controller');
+  it('should require the permission a route declares even inside a @Public() controller', async () => {
+    const guarded = PublicRoutesWithGuardedMethod.prototype.rotateStatusToken;
+    const open = PublicRoutesWithGuardedMethod.prototype.status;
+
+    const unauthenticated = await rejectionOf(
+      guard.canActivate(contextFor(PublicRoutesWithGuardedMethod, guarded, requestWith())),
+    );
+    expect(unauthenticated.code).toBe(ErrorCode.AuthenticationError);
+    expect(unauthenticated.message).toMatch(/Missing Authorization header/);
+
+    const key = await newKey([Permission.DeploymentsRead]);
+    const unauthorized = await rejectionOf(
+      guard.canActivate(
+        contextFor(PublicRoutesWithGuardedMethod, guarded, requestWith(`Bearer ${key.secret}`)),
+      ),
+    );
+    expect(unauthorized.code).toBe(ErrorCode.AuthorizationError);
+    expect(unauthorized.message).toContain(Permission.KeysManage);
+
+    const manager = await newKey([Permission.KeysManage]);
+    await expect(
+      guard.canActivate(
+        contextFor(PublicRoutesWithGuardedMethod, guarded, requestWith(`Bearer ${manager.secret}`)),
+      ),
+    ).resolves.toBe(true);
+
+    const request = requestWith();
+    await expect(
+      guard.canActivate(contextFor(PublicRoutesWithGuardedMethod, open, request)),
+    ).resolves.toBe(true);
+    expect(request.principal).toBeUndefined();
+  });
 
   it('should refuse a request without an Authorization header with authentication_error', async () => {
     const error = await rejectionOf(

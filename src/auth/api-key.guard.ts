@@ -21,12 +21,8 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const required = this.reflector.getAllAndOverride<Permission[] | undefined>(
-      REQUIRED_PERMISSIONS,
-      targets,
-    );
+    const required = routeAccess(this.reflector, context.getHandler(), context.getClass());
+    if (required === 'public') return true;
     if (!required) throw ApiError.forbidden('This route declares no permission and is closed');
 
     const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
@@ -47,4 +43,22 @@ export class ApiKeyGuard implements CanActivate {
     }
     return true;
   }
+}
+
+/**
+ * What a route declares: `'public'`, the permissions it needs, or nothing. The method's own
+ * declaration wins over its controller's, so a protected method stays protected in a public
+ * controller and the other way round.
+ */
+export function routeAccess(
+  reflector: Reflector,
+  handler: object,
+  controller: object,
+): 'public' | Permission[] | undefined {
+  for (const target of [handler, controller] as Array<() => void>) {
+    const permissions = reflector.get<Permission[] | undefined>(REQUIRED_PERMISSIONS, target);
+    if (permissions) return permissions;
+    if (reflector.get<boolean | undefined>(IS_PUBLIC, target)) return 'public';
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { PATH_METADATA } from '@nestjs/common/constants';
-import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './auth.decorators';
+import { routeAccess } from './api-key.guard';
 
 /** Refuses to start when a route says neither `@Public()` nor `@RequirePermissions()`. */
 @Injectable()
@@ -29,11 +29,7 @@ export class RoutePermissionsCheck implements OnModuleInit {
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = (prototype as Record<string, unknown>)[name] as () => unknown;
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        const targets = [handler, metatype];
-        const declared =
-          this.reflector.getAllAndOverride(IS_PUBLIC, targets) !== undefined ||
-          this.reflector.getAllAndOverride(REQUIRED_PERMISSIONS, targets) !== undefined;
-        if (!declared) open.push(`${metatype.name}.${name}`);
+        if (!routeAccess(this.reflector, handler, metatype)) open.push(`${metatype.name}.${name}`);
       }
     }
     return open;

@@ -10,13 +10,19 @@ import {
   validateSync,
 } from 'class-validator';
 
+const Integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (target: object, key: string) => {
+    IsOptional()(target, key);
+    Type(() => Number)(target, key);
+    IsInt()(target, key);
+    Min(min)(target, key);
+    Max(max)(target, key);
+  };
+
 /** The environment variables Flightdeck reads; validated once at start-up. */
 class EnvironmentVariables {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @Integer(0, 65535)
   PORT = 3000;
 
   @IsOptional()
@@ -35,7 +41,6 @@ class EnvironmentVariables {
   REDIS_URL?: string;
 
   @IsOptional()
-  @IsString()
   @Matches(/^\S{16,}$/, {
     message: 'FLIGHTDECK_ADMIN_KEY must be at least 16 characters without spaces',
   })
@@ -45,23 +50,26 @@ class EnvironmentVariables {
   @IsString()
   FLIGHTDECK_CONFIG?: string;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @Integer(0)
   FLIGHTDECK_SIMULATED_DURATION_MS = 2000;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(500)
+  @Integer(500)
   FLIGHTDECK_OPERATION_LEASE_MS = 15000;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @Integer(0)
   FLIGHTDECK_SHUTDOWN_GRACE_MS = 10000;
+
+  @Integer(10)
+  FLIGHTDECK_LOG_LINES_PER_OPERATION = 10000;
+
+  @Integer(1, 1000)
+  FLIGHTDECK_WORKER_CONCURRENCY = 50;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
+    message: 'FLIGHTDECK_QUEUE_PREFIX must be 1-64 of A-Z a-z 0-9 _ . : -',
+  })
+  FLIGHTDECK_QUEUE_PREFIX = 'flightdeck';
 
   @IsOptional()
   @IsIn(['development', 'production', 'test'])
@@ -76,6 +84,7 @@ export class AppConfig {
   readonly port: number;
   readonly host: string;
   readonly database: DatabaseSettings;
+  /** Set: operations go through BullMQ on this Redis, and every replica runs workers. */
   readonly redisUrl?: string;
   readonly adminKey?: string;
   readonly driversConfigPath?: string;
@@ -84,6 +93,12 @@ export class AppConfig {
   readonly operationLeaseMs: number;
   /** On shutdown, how long running operations may take to finish before they are stopped. */
   readonly shutdownGraceMs: number;
+  /** Each operation keeps at most this many of its newest log lines. */
+  readonly logLinesPerOperation: number;
+  /** With Redis: how many operations one replica runs at once. */
+  readonly workerConcurrency: number;
+  /** With Redis: the key prefix of the queue, so several installations can share one Redis. */
+  readonly queuePrefix: string;
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -95,13 +110,16 @@ export class AppConfig {
     this.simulatedDurationMs = env.FLIGHTDECK_SIMULATED_DURATION_MS;
     this.operationLeaseMs = env.FLIGHTDECK_OPERATION_LEASE_MS;
     this.shutdownGraceMs = env.FLIGHTDECK_SHUTDOWN_GRACE_MS;
+    this.logLinesPerOperation = env.FLIGHTDECK_LOG_LINES_PER_OPERATION;
+    this.workerConcurrency = env.FLIGHTDECK_WORKER_CONCURRENCY;
+    this.queuePrefix = env.FLIGHTDECK_QUEUE_PREFIX;
   }
 
   /** Reads and validates settings; throws one error naming every bad variable. */
   static fromEnvironment(source: NodeJS.ProcessEnv = process.env): AppConfig {
     const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
     const env = plainToInstance(EnvironmentVariables, present);
-    const errors = validateSync(env, { whitelist: false });
+    const errors = validateSync(env, { stopAtFirstError: true });
     if (errors.length > 0) {
       const lines = errors.flatMap((e) => Object.values(e.constraints ?? {}));
       throw new Error(`Invalid configuration:\n  - ${lines.join('\n  - ')}`);

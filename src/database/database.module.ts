@@ -5,8 +5,9 @@ import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Database } from './database';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
+import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
 
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const MIGRATIONS = [InitialSchema1764000000000, OperationLogLines1764000000001];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */
 export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {

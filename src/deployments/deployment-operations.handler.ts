@@ -44,6 +44,7 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
     await this.drivers.driverFor(deployment.environment).deploy(
       {
         deploymentId: deployment.id,
+        operationId: operation.id,
         service: deployment.service,
         version: deployment.version,
         environment: deployment.environment,

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DriversModule } from '../drivers/drivers.module';
-import { OperationsModule } from '../operations/operations.module';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
 import { DeploymentRollbackService } from './deployment-rollback.service';
@@ -10,11 +9,7 @@ import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([Deployment, DeploymentEvent]),
-    OperationsModule,
-    DriversModule,
-  ],
+  imports: [TypeOrmModule.forFeature([Deployment, DeploymentEvent]), DriversModule],
   controllers: [DeploymentsController],
   providers: [DeploymentsService, DeploymentRollbackService, DeploymentOperationsHandler],
 })

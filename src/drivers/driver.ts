@@ -1,6 +1,9 @@
+import type { OperationContext } from '../operations/operation-handler';
+
 /** What a driver is asked to do: plain data, never an entity. */
 export interface DeploymentJob {
   deploymentId: string;
+  operationId: string;
   service: string;
   version: string;
   environment: string;
@@ -10,12 +13,8 @@ export interface DeploymentJob {
   previousVersion: string | null;
 }
 
-/** What a driver may do while it works. */
-export interface DriverRun {
-  /** Aborted on cancel or shutdown: stop, clean up, and return or throw promptly. */
-  readonly signal: AbortSignal;
-  progress(percent: number, message?: string): Promise<void>;
-}
+/** What a driver may do while it works: report progress, a message and output lines. */
+export type DriverRun = OperationContext;
 
 /**
  * Carries out a deployment. Resolves when it succeeded; throws an `OperationFailure` with a
@@ -23,20 +22,4 @@ export interface DriverRun {
  */
 export interface Driver {
   deploy(job: DeploymentJob, run: DriverRun): Promise<void>;
-}
-
-/** Wait `ms`, or reject as soon as `signal` aborts. */
-export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('aborted'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

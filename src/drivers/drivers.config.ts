@@ -1,78 +1,88 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
 import { parse } from 'yaml';
+import { AppConfig } from '../config/app-config';
+import { Driver } from './driver';
+import { DRIVER_NAMES, DRIVERS, DriverName } from './drivers.registry';
 
-/** One environment's driver settings, as written in the `FLIGHTDECK_CONFIG` file. */
-export type DriverSettings = { driver: 'simulated'; duration_ms?: number; fail_versions?: string };
-
-export interface DriversConfig {
-  default: DriverSettings;
-  environments: Record<string, DriverSettings>;
+/** The drivers for the default and for each named environment, built once at start-up. */
+export interface DriverTable {
+  fallback: Driver;
+  byEnvironment: Map<string, Driver>;
 }
 
-const DRIVER_NAMES = ['simulated'] as const;
+/**
+ * Reads `FLIGHTDECK_CONFIG` (YAML or JSON; JSON is YAML) and builds the drivers it names.
+ * Any problem stops start-up with a message naming the file and the bad key.
+ */
+export function loadDrivers(config: AppConfig): DriverTable {
+  const path = config.driversConfigPath ? resolve(config.driversConfigPath) : undefined;
+  const context = { config, baseDir: path ? dirname(path) : process.cwd() };
+  const build = (at: string, raw: unknown) => buildDriver(at, raw, context, path);
+  if (!path)
+    return { fallback: build('default', { driver: 'simulated' }), byEnvironment: new Map() };
 
-/** Reads and validates the drivers file; an error names the file and the bad key. */
-export function loadDriversConfig(path: string | undefined): DriversConfig {
-  if (!path) return { default: { driver: 'simulated' }, environments: {} };
   let raw: unknown;
   try {
     raw = parse(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new Error(`FLIGHTDECK_CONFIG ${path} could not be read: ${(error as Error).message}`);
   }
-  const fail = (key: string, problem: string): never => {
-    throw new Error(`FLIGHTDECK_CONFIG ${path}: ${key} ${problem}`);
-  };
+  const fail = (key: string, problem: string) =>
+    new Error(`FLIGHTDECK_CONFIG ${path}: ${key} ${problem}`);
   if (!isObject(raw))
-    return fail('(top level)', 'must be a mapping with `default` and/or `environments`');
+    throw fail('(top level)', 'must be a mapping with `default` and/or `environments`');
   for (const key of Object.keys(raw)) {
     if (key !== 'default' && key !== 'environments')
-      fail(key, 'is not a known key (expected default, environments)');
+      throw fail(key, 'is not a known key (expected default, environments)');
   }
-  const environments: Record<string, DriverSettings> = {};
-  if (raw.environments !== undefined) {
-    if (!isObject(raw.environments))
-      fail('environments', 'must be a mapping of environment name to driver settings');
-    for (const [name, settings] of Object.entries(raw.environments as Record<string, unknown>)) {
-      environments[name] = validateSettings(`environments.${name}`, settings, fail);
-    }
-  }
-  const fallback =
-    raw.default === undefined
-      ? { driver: 'simulated' as const }
-      : validateSettings('default', raw.default, fail);
-  return { default: fallback, environments };
+  const environments = raw.environments ?? {};
+  if (!isObject(environments))
+    throw fail('environments', 'must map environment names to driver settings');
+  return {
+    fallback: build('default', raw.default ?? { driver: 'simulated' }),
+    byEnvironment: new Map(
+      Object.entries(environments).map(([name, s]) => [name, build(`environments.${name}`, s)]),
+    ),
+  };
 }
 
-function validateSettings(
+function buildDriver(
   at: string,
-  value: unknown,
-  fail: (key: string, problem: string) => never,
-): DriverSettings {
-  if (!isObject(value)) return fail(at, 'must be a mapping with a `driver` key');
-  if (!DRIVER_NAMES.includes(value.driver as (typeof DRIVER_NAMES)[number])) {
-    fail(`${at}.driver`, `must be one of: ${DRIVER_NAMES.join(', ')}`);
+  raw: unknown,
+  context: { config: AppConfig; baseDir: string },
+  path?: string,
+): Driver {
+  const where = `FLIGHTDECK_CONFIG ${path ?? '(none)'}: ${at}`;
+  if (!isObject(raw)) throw new Error(`${where} must be a mapping with a \`driver\` key`);
+  const name = raw.driver as DriverName;
+  if (!DRIVER_NAMES.includes(name)) {
+    throw new Error(`${where}.driver must be one of: ${DRIVER_NAMES.join(', ')}`);
   }
-  const allowed = ['driver', 'duration_ms', 'fail_versions'];
-  for (const key of Object.keys(value))
-    if (!allowed.includes(key))
-      fail(`${at}.${key}`, 'is not a known option of the simulated driver');
-  if (
-    value.duration_ms !== undefined &&
-    !(Number.isInteger(value.duration_ms) && (value.duration_ms as number) >= 0)
-  ) {
-    fail(`${at}.duration_ms`, 'must be a whole number of milliseconds, 0 or more');
+  const entry = DRIVERS[name] as {
+    settings: new () => object;
+    create(s: object, c: typeof context): Driver;
+  };
+  const settings = plainToInstance(entry.settings, raw);
+  const errors = validateSync(settings, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw new Error(`${where}: ${describe(errors, at).join('; ')}`);
+  try {
+    return entry.create(settings, context);
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
   }
-  if (value.fail_versions !== undefined) {
-    if (typeof value.fail_versions !== 'string')
-      fail(`${at}.fail_versions`, 'must be a regular expression string');
-    try {
-      new RegExp(value.fail_versions);
-    } catch {
-      fail(`${at}.fail_versions`, 'is not a valid regular expression');
-    }
-  }
-  return value as DriverSettings;
+}
+
+function describe(errors: ValidationError[], at: string): string[] {
+  return errors.flatMap((e) =>
+    Object.entries(e.constraints ?? {}).map(([rule, message]) =>
+      rule === 'whitelistValidation'
+        ? `${at}.${e.property} is not a known option of this driver`
+        : `${at}.${e.property}: ${message}`,
+    ),
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

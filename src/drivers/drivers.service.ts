@@ -1,29 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Driver } from './driver';
-import { DriverSettings, DriversConfig, loadDriversConfig } from './drivers.config';
-import { SimulatedDriver } from './simulated.driver';
+import { DriverTable, loadDrivers } from './drivers.config';
 
 /** Picks the driver that carries out deployments to an environment, per the drivers file. */
 @Injectable()
 export class DriversService {
-  private readonly config: DriversConfig;
+  private readonly drivers: DriverTable;
 
-  constructor(private readonly appConfig: AppConfig) {
-    this.config = loadDriversConfig(appConfig.driversConfigPath);
+  constructor(config: AppConfig) {
+    this.drivers = loadDrivers(config);
   }
 
   driverFor(environment: string): Driver {
-    return this.build(this.config.environments[environment] ?? this.config.default);
-  }
-
-  private build(settings: DriverSettings): Driver {
-    switch (settings.driver) {
-      case 'simulated':
-        return new SimulatedDriver({
-          durationMs: settings.duration_ms ?? this.appConfig.simulatedDurationMs,
-          failVersions: settings.fail_versions ? new RegExp(settings.fail_versions) : undefined,
-        });
-    }
+    return this.drivers.byEnvironment.get(environment) ?? this.drivers.fallback;
   }
 }

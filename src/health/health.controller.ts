@@ -5,12 +5,16 @@ import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { Database } from '../database/database';
+import { OperationsService } from '../operations/operations.service';
 
 @ApiTags('health')
 @Public()
 @Controller()
 export class HealthController {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly operations: OperationsService,
+  ) {}
 
   @Get('healthz')
   @ApiOperation({ operationId: 'liveness', summary: 'Liveness: the process answers' })
@@ -22,18 +26,35 @@ export class HealthController {
   @Get('readyz')
   @ApiOperation({
     operationId: 'readiness',
-    summary: 'Readiness: the database (and queue, when used) answer',
+    summary: 'Readiness: the database and the queue answer',
   })
-  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: 'up' } } } })
+  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: 'up', queue: 'up' } } } })
   @ApiErrorResponses(ErrorCode.ServiceUnavailable)
   async readyz(): Promise<{ status: string; checks: Record<string, string> }> {
-    try {
-      await this.db.dataSource.query('SELECT 1');
-    } catch {
-      throw new ApiError(ErrorCode.ServiceUnavailable, 'The database is not reachable', {
-        checks: { database: 'down' },
-      });
+    const [database, queue] = await Promise.all([
+      state(this.db.dataSource.query('SELECT 1')),
+      state(this.operations.pingQueue()),
+    ]);
+    const checks = { database, queue };
+    if (database === 'down' || queue === 'down') {
+      const down = Object.entries(checks)
+        .filter(([, s]) => s === 'down')
+        .map(([name]) => name);
+      throw new ApiError(
+        ErrorCode.ServiceUnavailable,
+        `Not ready: ${down.join(' and ')} unreachable`,
+        { checks },
+      );
     }
-    return { status: 'ok', checks: { database: 'up' } };
+    return { status: 'ok', checks };
+  }
+}
+
+async function state(check: Promise<unknown>): Promise<'up' | 'down'> {
+  try {
+    await check;
+    return 'up';
+  } catch {
+    return 'down';
   }
 }

@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { LogStream } from './operation-log-line.entity';
 import { Operation, OperationResult, OperationStatus } from './operation.entity';
 
 /** A failure a handler reports on purpose: the code and message land in the operation's `error`. */
@@ -18,6 +19,10 @@ export interface OperationContext {
   readonly signal: AbortSignal;
   /** Moves progress forward (0-100; a lower value is ignored) with an optional message. */
   progress(percent: number, message?: string): Promise<void>;
+  /** Sets the operation's message without moving progress. */
+  message(text: string): Promise<void>;
+  /** Keeps a line of output with the operation (written in batches). */
+  log(stream: LogStream, text: string): void;
 }
 
 export interface StatusChange {

@@ -15,6 +15,8 @@ import {
 } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationResult, OperationStatus } from './operation.entity';
+import { OperationLogLine } from './operation-log-line.entity';
+import { OperationLogs } from './operation-logs';
 import { OperationRunner, RUNNER_LOST_MESSAGE } from './operation.runner';
 import { OperationStore } from './operation.store';
 
@@ -95,9 +97,9 @@ describe('OperationRunner', () => {
           }),
         ),
         DatabaseModule,
-        TypeOrmModule.forFeature([Operation]),
+        TypeOrmModule.forFeature([Operation, OperationLogLine]),
       ],
-      providers: [OperationHandlerRegistry, OperationStore, OperationRunner],
+      providers: [OperationHandlerRegistry, OperationStore, OperationLogs, OperationRunner],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
@@ -306,12 +308,51 @@ describe('OperationRunner', () => {
     await running;
   });
 
-  // BUG: OperationStore.heartbeat updates only rows still `running` under this runner but does not
-  // say when none matched, and the runner only looks at cancel_requested. When another replica's
-  // sweep has failed the operation (runner_lost, e.g. after an event-loop stall longer than the
-  // lease), this runner keeps executing the handler, and so the driver, to the end, then drops its
-  // outcome without a word: a rollout goes on while the database says it failed.
-  it.todo('should stop the handler once its operation is no longer running under this runner');
+  it('should stop the handler once its operation is no longer running under this runner', async () => {
+    let stopReason: unknown;
+    const { operation, handler } = await pendingOperation(async (_, context) => {
+      try {
+        await delay(10_000, undefined, { signal: context.signal });
+      } finally {
+        stopReason = context.signal.aborted ? context.signal.reason : undefined;
+      }
+      return { finished: true };
+    });
+
+    const running = runner.run(operation.id);
+    await handler.started;
+    // What another replica's sweep writes when it decides this runner is gone.
+    const failedAt = new Date().toISOString();
+    await db.transaction((manager) =>
+      manager.update(
+        Operation,
+        { id: operation.id },
+        {
+          status: OperationStatus.Failed,
+          finishedAt: failedAt,
+          errorCode: 'runner_lost',
+          errorMessage: RUNNER_LOST_MESSAGE,
+          updatedAt: failedAt,
+        },
+      ),
+    );
+    const takenAt = Date.now();
+    await running;
+
+    // A heartbeat comes every third of the lease: the loss is seen well within one lease.
+    expect(Date.now() - takenAt).toBeLessThan(LEASE_MS);
+    expect(stopReason).toBe('lost');
+    const after = await row(operation.id);
+    expect(after).toMatchObject({
+      status: OperationStatus.Failed,
+      errorCode: 'runner_lost',
+      errorMessage: RUNNER_LOST_MESSAGE,
+      finishedAt: failedAt,
+      updatedAt: failedAt,
+      result: null,
+    });
+    expect(handler.statuses).toEqual([OperationStatus.Running]);
+  });
 
   describe('sweep', () => {
     it('should fail a running operation whose heartbeat is older than the lease with runner_lost', async () => {
@@ -385,12 +426,36 @@ describe('OperationRunner', () => {
   });
 
   describe('beforeApplicationShutdown', () => {
-    // BUG: run() registers the operation in `active` only after its pending→running claim has
-    // committed. A run whose claim is in flight when shutdown begins is neither waited for nor
-    // stopped: `runner.run(id)` immediately followed by `app.close()` closes in a few ms, the
-    // handler then runs to its end on a closed app and the outcome write fails with "The database
-    // connection is not open", leaving the row `running` until some sweep calls it runner_lost.
-    it.todo('should stop an operation whose claim was still being written when shutdown began');
+    it('should stop an operation whose claim was still being written when shutdown began', async () => {
+      let stopReason: unknown;
+      const { operation, handler } = await pendingOperation(async (_, context) => {
+        try {
+          await delay(10_000, undefined, { signal: context.signal });
+        } finally {
+          stopReason = context.signal.aborted ? context.signal.reason : undefined;
+        }
+        return { done: true };
+      });
+
+      // Not awaited: the pending→running claim is still being written when the app closes.
+      const running = runner.run(operation.id);
+      const closing = Date.now();
+      await app!.close();
+      app = undefined;
+      const closedAfter = Date.now() - closing;
+      await running;
+
+      expect(closedAfter).toBeGreaterThanOrEqual(GRACE_MS - 10);
+      expect(handler.executions).toBe(1);
+      expect(stopReason).toBe('shutdown');
+      // The in-memory database closes with the app, so the row is read through the hook.
+      expect(handler.statuses).toEqual([OperationStatus.Running, OperationStatus.Failed]);
+      expect(handler.changes[1]).toMatchObject({
+        status: OperationStatus.Failed,
+        errorCode: 'shutdown',
+      });
+      expect(handler.changes[1].errorMessage).toMatch(/shut down/);
+    });
 
     it('should let an operation that finishes within the grace period succeed', async () => {
       const { operation, handler } = await pendingOperation(async (_, context) => {

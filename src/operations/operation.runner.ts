@@ -8,8 +8,10 @@ import { OperationFailure } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 import { OperationStore } from './operation.store';
+import { OperationLogs } from './operation-logs';
 
-type StopReason = 'cancel' | 'shutdown';
+/** Why a run was stopped: asked to, shutting down, or its row was failed by another runner's sweep. */
+type StopReason = 'cancel' | 'shutdown' | 'lost';
 
 interface ActiveRun {
   controller: AbortController;
@@ -41,30 +43,23 @@ export class OperationRunner implements BeforeApplicationShutdown {
 
   constructor(
     private readonly store: OperationStore,
+    private readonly logs: OperationLogs,
     private readonly handlers: OperationHandlerRegistry,
     private readonly config: AppConfig,
   ) {}
 
   /** Runs the operation if it is still pending; does nothing if another runner has it. */
   async run(operationId: string): Promise<void> {
-    if (this.stopping) return;
-    const now = nowIso();
-    const operation = await this.store.transition(
-      operationId,
-      [OperationStatus.Pending],
-      {
-        status: OperationStatus.Running,
-        startedAt: now,
-        runnerId: this.runnerId,
-        heartbeatAt: now,
-      },
-      'Started',
-    );
-    if (!operation) return;
+    if (this.stopping || this.active.has(operationId)) return;
     const controller = new AbortController();
-    const done = this.execute(operation, controller);
+    // Registered before the claim is written, so a shutdown meanwhile waits for it too.
+    const done = this.claimAndExecute(operationId, controller);
     this.active.set(operationId, { controller, done });
-    await done;
+    try {
+      await done;
+    } finally {
+      this.active.delete(operationId);
+    }
   }
 
   /** Stops an operation running in this process at once (others notice on their next heartbeat). */
@@ -102,11 +97,28 @@ export class OperationRunner implements BeforeApplicationShutdown {
     await Promise.all(runs.map((r) => r.done));
   }
 
+  private async claimAndExecute(operationId: string, controller: AbortController): Promise<void> {
+    const now = nowIso();
+    const operation = await this.store.transition(
+      operationId,
+      [OperationStatus.Pending],
+      {
+        status: OperationStatus.Running,
+        startedAt: now,
+        runnerId: this.runnerId,
+        heartbeatAt: now,
+      },
+      'Started',
+    );
+    if (operation) await this.execute(operation, controller);
+  }
+
   private async execute(operation: Operation, controller: AbortController): Promise<void> {
     const beat = setInterval(
       () => void this.heartbeat(operation.id, controller),
       this.heartbeatMs(),
     );
+    const logs = await this.logs.writer(operation.id);
     let outcome: Outcome;
     try {
       const handler = this.handlers.find(operation.type);
@@ -117,7 +129,10 @@ export class OperationRunner implements BeforeApplicationShutdown {
         );
       const result = await handler.execute(operation, {
         signal: controller.signal,
-        progress: (percent, message) => this.store.reportProgress(operation.id, percent, message),
+        progress: (percent, message) =>
+          this.store.report(operation.id, { progress: percent, message }),
+        message: (text) => this.store.report(operation.id, { message: text }),
+        log: (stream, text) => logs.write(stream, text),
       });
       outcome = controller.signal.aborted
         ? stoppedOutcome(controller.signal.reason)
@@ -136,29 +151,33 @@ export class OperationRunner implements BeforeApplicationShutdown {
       }
     } finally {
       clearInterval(beat);
+      await logs.flush();
     }
-    try {
-      await this.store.transition(
-        operation.id,
-        [OperationStatus.Running],
-        { ...outcome.fields, finishedAt: nowIso() },
-        outcome.message,
-        { runnerId: this.runnerId },
+    if (controller.signal.reason === 'lost') {
+      this.logger.warn(
+        `operation ${operation.id} was taken from this runner; its outcome is not recorded`,
       );
-    } finally {
-      this.active.delete(operation.id);
+      return;
     }
+    await this.store.transition(
+      operation.id,
+      [OperationStatus.Running],
+      { ...outcome.fields, message: outcome.message, finishedAt: nowIso() },
+      outcome.message,
+      { runnerId: this.runnerId },
+    );
   }
 
   private heartbeatMs(): number {
     return Math.min(1000, this.config.operationLeaseMs / 3);
   }
 
+  /** Keeps the lease; stops the work when a cancel was asked for or the operation was taken away. */
   private async heartbeat(id: string, controller: AbortController): Promise<void> {
     try {
-      const cancelRequested = await this.store.heartbeat(id, this.runnerId);
-      if (cancelRequested && !controller.signal.aborted)
-        controller.abort('cancel' satisfies StopReason);
+      const state = await this.store.heartbeat(id, this.runnerId);
+      if (state !== 'running' && !controller.signal.aborted)
+        controller.abort(state satisfies StopReason);
     } catch (error) {
       this.logger.warn(`heartbeat for operation ${id} failed: ${String(error)}`);
     }
@@ -179,6 +198,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
           finishedAt: nowIso(),
           errorCode: 'runner_lost',
           errorMessage: RUNNER_LOST_MESSAGE,
+          message: RUNNER_LOST_MESSAGE,
         },
         RUNNER_LOST_MESSAGE,
         { runnerId: op.runnerId, heartbeatAt: op.heartbeatAt },
@@ -203,7 +223,7 @@ function stoppedOutcome(reason: unknown): Outcome {
       message,
     };
   }
-  return { fields: { status: OperationStatus.Cancelled }, message: 'Cancelled' };
+  return { fields: { status: OperationStatus.Cancelled }, message: 'Cancelled on request' };
 }
 
 function failedOutcome(error: unknown): Outcome {

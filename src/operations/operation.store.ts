@@ -98,21 +98,25 @@ export class OperationStore {
     });
   }
 
-  /** Raises progress (never lowers it) and sets the message of a running operation. */
-  async reportProgress(id: string, percent: number, message?: string): Promise<void> {
-    const progress = Math.max(0, Math.min(100, Math.round(percent)));
-    await this.db.transaction((manager) =>
-      manager
+  /** Raises progress (never lowers it) and/or sets the message of a running operation. */
+  async report(id: string, update: { progress?: number; message?: string }): Promise<void> {
+    const progress =
+      update.progress === undefined
+        ? undefined
+        : Math.max(0, Math.min(100, Math.round(update.progress)));
+    await this.db.transaction((manager) => {
+      const query = manager
         .createQueryBuilder()
         .update(Operation)
-        .set({ progress, ...(message !== undefined ? { message } : {}), updatedAt: nowIso() })
-        .where('id = :id AND status = :status AND progress <= :progress', {
-          id,
-          status: OperationStatus.Running,
-          progress,
+        .set({
+          ...(progress !== undefined ? { progress } : {}),
+          ...(update.message !== undefined ? { message: update.message.slice(0, 1000) } : {}),
+          updatedAt: nowIso(),
         })
-        .execute(),
-    );
+        .where('id = :id AND status = :status', { id, status: OperationStatus.Running });
+      if (progress !== undefined) query.andWhere('progress <= :progress', { progress });
+      return query.execute();
+    });
   }
 
   findById(id: string): Promise<Operation | null> {
@@ -130,19 +134,23 @@ export class OperationStore {
     );
   }
 
-  /** Records that `runnerId` still works on the operation; says whether a cancel was asked for. */
-  async heartbeat(id: string, runnerId: string): Promise<boolean> {
-    await this.db.transaction((m) =>
+  /**
+   * Records that `runnerId` still works on the operation. Says whether it should go on
+   * (`running`), was asked to stop (`cancel`), or is no longer its to run (`lost`).
+   */
+  async heartbeat(id: string, runnerId: string): Promise<'running' | 'cancel' | 'lost'> {
+    const { affected } = await this.db.transaction((m) =>
       m.update(
         Operation,
         { id, runnerId, status: OperationStatus.Running },
         { heartbeatAt: nowIso() },
       ),
     );
+    if (!affected) return 'lost';
     const row = await this.repository.findOne({
       where: { id },
       select: { id: true, cancelRequested: true },
     });
-    return row?.cancelRequested ?? false;
+    return row?.cancelRequested ? 'cancel' : 'running';
   }
 }

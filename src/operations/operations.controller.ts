@@ -1,5 +1,12 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import {
+  ApiAcceptedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Permission } from '../auth/permission.enum';
 import type { Principal } from '../auth/principal';
@@ -9,6 +16,12 @@ import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
 import { OperationsService } from './operations.service';
 import { ResourceIdPipe } from '../common/resource-id.pipe';
+import {
+  GetOperationQueryDto,
+  OperationLogsQueryDto,
+  OperationLogsResponseDto,
+} from './dto/operation-logs.dto';
+import { closedSignal, writeEventStream } from './operation-event-stream';
 
 @ApiTags('operations')
 @Controller('api/v1/operations')
@@ -32,14 +45,65 @@ export class OperationsController {
   @ApiOperation({
     operationId: 'getOperation',
     summary: 'Get an operation: status, progress, error, result',
+    description:
+      'With `wait=N`, answers when the operation finishes or after N seconds (long-poll).',
   })
   @ApiOkResponse({ type: OperationResponseDto })
-  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.ResourceNotFound)
   get(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ResourceIdPipe('Operation')) id: string,
+    @Query() query: GetOperationQueryDto,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<OperationResponseDto> {
-    return this.operations.get(principal, id);
+    return this.operations.get(principal, id, query.wait ?? 0, closedSignal(res));
+  }
+
+  @Get(':id/logs')
+  @RequirePermissions(Permission.OperationsRead)
+  @ApiOperation({
+    operationId: 'getOperationLogs',
+    summary: 'Output lines of an operation, after line `after`',
+  })
+  @ApiOkResponse({ type: OperationLogsResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.ResourceNotFound)
+  logs(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', new ResourceIdPipe('Operation')) id: string,
+    @Query() query: OperationLogsQueryDto,
+  ): Promise<OperationLogsResponseDto> {
+    return this.operations.logs(principal, id, query);
+  }
+
+  @Get(':id/events')
+  @RequirePermissions(Permission.OperationsRead)
+  @ApiOperation({
+    operationId: 'streamOperationEvents',
+    summary: 'Follow an operation as Server-Sent Events until it ends',
+    description:
+      'Events: `status` and `progress` (the whole operation, on each change), `log` (one line, `id` = its ' +
+      'number; send `Last-Event-ID` to resume after it), and `end` (the finished operation). Works through any replica.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'An event stream',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  async events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', new ResourceIdPipe('Operation')) id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const resumeAfter = Number.parseInt(req.header('last-event-id') ?? '0', 10);
+    const updates = await this.operations.follow(
+      principal,
+      id,
+      Number.isSafeInteger(resumeAfter) && resumeAfter > 0 ? resumeAfter : 0,
+      closedSignal(res),
+    );
+    await writeEventStream(res, updates);
   }
 
   @Post(':id/cancel')

@@ -1,31 +1,70 @@
-import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
 import { OperationHandlerRegistry } from './operation-handler.registry';
+import { OperationLogLine } from './operation-log-line.entity';
+import { OperationLogs } from './operation-logs';
+import { OperationWatcher } from './operation-watcher';
 import { Operation } from './operation.entity';
 import { OperationRunner } from './operation.runner';
 import { OperationStore } from './operation.store';
 import { OperationsController } from './operations.controller';
-import { InProcessOperationQueue, OperationQueue } from './operations.queue';
+import {
+  BullMqOperationQueue,
+  InProcessOperationQueue,
+  OPERATIONS_QUEUE,
+  OperationQueue,
+  OperationsProcessor,
+  redisConnection,
+} from './operations.queue';
 import { OperationsService } from './operations.service';
 
 /** A generic engine for long-running work; it knows nothing about what the work is. */
-@Module({
-  imports: [TypeOrmModule.forFeature([Operation])],
-  controllers: [OperationsController],
-  providers: [
-    OperationHandlerRegistry,
-    OperationStore,
-    OperationRunner,
-    OperationsService,
-    { provide: OperationQueue, useClass: InProcessOperationQueue },
-  ],
-  exports: [OperationsService],
-})
+@Module({})
 export class OperationsModule implements OnApplicationBootstrap {
   constructor(
     private readonly runner: OperationRunner,
     private readonly queue: OperationQueue,
   ) {}
+
+  /** In-process by default; through BullMQ on Redis when `REDIS_URL` is set. */
+  static forRoot(config: AppConfig): DynamicModule {
+    const distributed = config.redisUrl
+      ? {
+          imports: [
+            BullModule.forRoot({
+              connection: redisConnection(config.redisUrl),
+              prefix: config.queuePrefix,
+            }),
+            BullModule.registerQueue({ name: OPERATIONS_QUEUE }),
+          ],
+          providers: [
+            { provide: OperationQueue, useClass: BullMqOperationQueue },
+            OperationsProcessor,
+          ],
+        }
+      : {
+          imports: [],
+          providers: [{ provide: OperationQueue, useClass: InProcessOperationQueue }],
+        };
+    return {
+      module: OperationsModule,
+      global: true,
+      imports: [TypeOrmModule.forFeature([Operation, OperationLogLine]), ...distributed.imports],
+      controllers: [OperationsController],
+      providers: [
+        OperationHandlerRegistry,
+        OperationStore,
+        OperationLogs,
+        OperationWatcher,
+        OperationRunner,
+        OperationsService,
+        ...distributed.providers,
+      ],
+      exports: [OperationsService],
+    };
+  }
 
   onApplicationBootstrap(): void {
     this.runner.startSweeping((id) => this.queue.enqueue(id));

@@ -12,6 +12,9 @@ import { OperationHandler } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationQueue } from './operations.queue';
 import { OperationRunner } from './operation.runner';
+import { OperationWatcher, WatchUpdate } from './operation-watcher';
+import { OperationLogs } from './operation-logs';
+import { OperationLogsQueryDto, OperationLogsResponseDto } from './dto/operation-logs.dto';
 
 /** Operations as the API shows them: reading, listing, cancelling, and dispatching new ones. */
 @Injectable()
@@ -21,6 +24,8 @@ export class OperationsService {
     private readonly queue: OperationQueue,
     private readonly runner: OperationRunner,
     private readonly handlers: OperationHandlerRegistry,
+    private readonly watcher: OperationWatcher,
+    private readonly operationLogs: OperationLogs,
   ) {}
 
   /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
@@ -33,13 +38,56 @@ export class OperationsService {
     this.handlers.register(type, handler);
   }
 
+  /** Throws when the queue (Redis, when used) cannot be reached. */
+  pingQueue(): Promise<void> {
+    return this.queue.ping();
+  }
+
   /** Hands a committed pending operation to the queue. */
   dispatch(operationId: string): Promise<void> {
     return this.queue.enqueue(operationId);
   }
 
-  async get(principal: Principal, id: string): Promise<OperationResponseDto> {
-    return toOperationResponse(await this.findVisible(principal, id));
+  /** The operation; with `waitSeconds`, once it has finished or that long has passed (long-poll). */
+  async get(
+    principal: Principal,
+    id: string,
+    waitSeconds = 0,
+    signal?: AbortSignal,
+  ): Promise<OperationResponseDto> {
+    const operation = await this.findVisible(principal, id);
+    if (waitSeconds === 0 || FINISHED_OPERATION_STATUSES.includes(operation.status)) {
+      return toOperationResponse(operation);
+    }
+    const latest = await this.watcher.waitForEnd(
+      id,
+      waitSeconds,
+      signal ?? new AbortController().signal,
+    );
+    return toOperationResponse(latest ?? operation);
+  }
+
+  async logs(
+    principal: Principal,
+    id: string,
+    query: OperationLogsQueryDto,
+  ): Promise<OperationLogsResponseDto> {
+    const operation = await this.findVisible(principal, id);
+    return {
+      ...(await this.operationLogs.page(id, query.after, query.limit)),
+      status: operation.status,
+    };
+  }
+
+  /** Updates of a visible operation until it ends (404 first if it is not visible). */
+  async follow(
+    principal: Principal,
+    id: string,
+    afterLine: number,
+    signal: AbortSignal,
+  ): Promise<AsyncGenerator<WatchUpdate>> {
+    await this.findVisible(principal, id);
+    return this.watcher.watch(id, { afterLine, signal });
   }
 
   async list(

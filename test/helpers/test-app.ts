@@ -30,14 +30,19 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
   const config = AppConfig.fromEnvironment({
-    DATABASE_URL: db.url,
+    ...db.env,
     FLIGHTDECK_ADMIN_KEY: ADMIN_KEY,
     FLIGHTDECK_SIMULATED_DURATION_MS: '200',
     FLIGHTDECK_SHUTDOWN_GRACE_MS: '5000',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error'] });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: ['error'],
+  });
   configureApp(app);
   await app.init();
   const server = app.getHttpServer() as App;
@@ -70,7 +75,8 @@ export async function waitForOperation(
   while (Date.now() - started < timeoutMs) {
     const res = await t.http().get(`/api/v1/operations/${operationId}`).set(bearer(secret));
     if (res.status !== 200) throw new Error(`GET operation answered ${res.status}: ${res.text}`);
-    if (res.body.progress < lastProgress) throw new Error(`progress went down: ${lastProgress} -> ${res.body.progress}`);
+    if (res.body.progress < lastProgress)
+      throw new Error(`progress went down: ${lastProgress} -> ${res.body.progress}`);
     lastProgress = res.body.progress;
     if (['succeeded', 'failed', 'cancelled'].includes(res.body.status)) return res.body;
     await sleep(25);

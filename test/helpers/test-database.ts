@@ -7,7 +7,15 @@ import { Client } from 'pg';
 /** A database of its own for one test file: a temporary SQLite file, or a fresh PostgreSQL database. */
 export interface TestDatabase {
   url: string;
+  /** Settings that point the app at this database, and, when `REDIS_URL` is set, at a queue of its own. */
+  env: Record<string, string>;
   drop(): Promise<void>;
+}
+
+/** With `REDIS_URL` set, the app runs operations through BullMQ under a prefix no other test uses. */
+function queueSettings(name: string): Record<string, string> {
+  const redis = process.env.REDIS_URL;
+  return redis ? { REDIS_URL: redis, FLIGHTDECK_QUEUE_PREFIX: name } : {};
 }
 
 /**
@@ -26,6 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url.pathname = `/${name}`;
     return {
       url: url.toString(),
+      env: { DATABASE_URL: url.toString(), ...queueSettings(name) },
       drop: async () => {
         const client = new Client({ connectionString: base });
         await client.connect();
@@ -35,8 +44,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'fd-e2e-'));
+  const url = `sqlite:${join(dir, 'flightdeck.db')}`;
   return {
-    url: `sqlite:${join(dir, 'flightdeck.db')}`,
+    url,
+    env: { DATABASE_URL: url, ...queueSettings(`fd_e2e_${randomBytes(6).toString('hex')}`) },
     drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
   };
 }

@@ -1,13 +1,20 @@
 import {
+  BadGatewayException,
   BadRequestException,
   ForbiddenException,
+  GatewayTimeoutException,
+  GoneException,
   HttpException,
   InternalServerErrorException,
   Logger,
   LoggerService,
   MethodNotAllowedException,
+  NotAcceptableException,
   NotFoundException,
+  PreconditionFailedException,
+  ServiceUnavailableException,
   UnauthorizedException,
+  UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { toApiError, sendError } from './all-exceptions.filter';
@@ -96,12 +103,48 @@ describe('toApiError', () => {
     expect(toApiError(exception).code).toBe(code);
   });
 
-  // BUG: an HttpException whose 4xx status is not in CODE_BY_HTTP_STATUS (406, 408, 410, 412,
-  // 418, ...) becomes internal_error, a 500 logged as a crash, while a body-parser error with the
-  // same status becomes validation_error (400).
-  it.todo(
-    'should answer a Nest 4xx exception it has no code for (406, 410, 412) as a 4xx, not 500',
+  it.each([
+    [
+      new NotAcceptableException('Only application/json is served'),
+      'Only application/json is served',
+    ],
+    [new GoneException('That route was removed in v1'), 'That route was removed in v1'],
+    [new PreconditionFailedException('If-Match does not match'), 'If-Match does not match'],
+    [new HttpException('Took too long to send the body', 408), 'Took too long to send the body'],
+  ])(
+    'should answer a Nest 4xx exception it has no code for (406, 410, 412) as a 4xx, not 500: %p',
+    (exception, message) => {
+      const error = toApiError(exception);
+
+      expect(error.code).toBe(ErrorCode.ValidationError);
+      expect(error.message).toBe(message);
+    },
   );
+
+  it('should turn a Nest 422 exception into validation_error, not idempotency_key_reused', () => {
+    const error = toApiError(new UnprocessableEntityException('replicas must be positive'));
+
+    expect(error.code).toBe(ErrorCode.ValidationError);
+    expect(error.message).toBe('replicas must be positive');
+  });
+
+  it('should turn a Nest 503 exception into service_unavailable with its message', () => {
+    const error = toApiError(new ServiceUnavailableException('Database is not reachable'));
+
+    expect(error.code).toBe(ErrorCode.ServiceUnavailable);
+    expect(error.message).toBe('Database is not reachable');
+  });
+
+  it.each([
+    [new BadGatewayException('upstream k8s-api-7 refused')],
+    [new GatewayTimeoutException('upstream k8s-api-7 timed out')],
+    [new HttpException('version 1.2 of upstream k8s-api-7', 505)],
+  ])('should turn the other Nest 5xx exception %p into internal_error', (exception) => {
+    const error = toApiError(exception);
+
+    expect(error.code).toBe(ErrorCode.InternalError);
+    expect(error.message).not.toContain('k8s-api-7');
+  });
 
   it('should not repeat the message of a Nest 5xx exception', () => {
     const error = toApiError(new InternalServerErrorException('pool exhausted on db-3'));
@@ -198,6 +241,27 @@ describe('sendError', () => {
 
     expect(response.statusCode).toBe(413);
     expect(response.body?.error).toBe('payload_too_large');
+  });
+
+  it('should answer a Nest 4xx exception it has no code for with 400, not logged as a crash', () => {
+    const response = send(new NotAcceptableException('Only application/json is served'));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toMatchObject({
+      error: 'validation_error',
+      message: 'Only application/json is served',
+    });
+    expect(log.errors).toEqual([]);
+  });
+
+  it('should answer a Nest 503 exception with 503 service_unavailable', () => {
+    const response = send(new ServiceUnavailableException('Database is not reachable'));
+
+    expect(response.statusCode).toBe(503);
+    expect(response.body).toMatchObject({
+      error: 'service_unavailable',
+      message: 'Database is not reachable',
+    });
   });
 
   it('should set the headers an ApiError carries', () => {

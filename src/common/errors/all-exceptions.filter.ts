@@ -13,9 +13,7 @@ const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
   409: ErrorCode.Conflict,
   413: ErrorCode.PayloadTooLarge,
   415: ErrorCode.ValidationError,
-  422: ErrorCode.IdempotencyKeyReused,
   429: ErrorCode.RateLimited,
-  503: ErrorCode.ServiceUnavailable,
 };
 
 /** Errors raised below Nest (body-parser) carry an HTTP status and a type but are not HttpExceptions. */
@@ -34,9 +32,13 @@ export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    const code = CODE_BY_HTTP_STATUS[status] ?? ErrorCode.InternalError;
-    if (code === ErrorCode.InternalError) return internal();
-    return new ApiError(code, exception.message);
+    if (status === 503) return new ApiError(ErrorCode.ServiceUnavailable, exception.message);
+    if (status >= 500) return internal();
+    // A client error without a code of its own is still the client's: a 400, never a 500.
+    return new ApiError(
+      CODE_BY_HTTP_STATUS[status] ?? ErrorCode.ValidationError,
+      exception.message,
+    );
   }
   const e = exception as HttpishError;
   const status = e?.status ?? e?.statusCode;

@@ -1,0 +1,115 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThanOrEqual, MoreThan, Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { nowIso } from '../database/columns';
+import { Database } from '../database/database';
+import { LogStream, OperationLogLine } from './operation-log-line.entity';
+
+/** Longer lines are cut: a log is for people, not for dumping files. */
+const MAX_LINE_CHARS = 4096;
+const FLUSH_EVERY_MS = 200;
+const FLUSH_AT_LINES = 200;
+
+export interface LogPage {
+  lines: Array<Pick<OperationLogLine, 'n' | 'at' | 'stream' | 'text'>>;
+  /** Pass as `after` to get the lines after these. */
+  next: number;
+  /** How many of the oldest lines were dropped to keep the log within its bound. */
+  dropped: number;
+}
+
+/** Collects one run's output and writes it in batches, keeping the newest lines within the bound. */
+export class LogWriter {
+  private buffer: OperationLogLine[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing = Promise.resolve();
+
+  constructor(
+    private readonly logs: OperationLogs,
+    private readonly operationId: string,
+    private lastN: number,
+  ) {}
+
+  write(stream: LogStream, text: string): void {
+    this.buffer.push(
+      Object.assign(new OperationLogLine(), {
+        operationId: this.operationId,
+        n: ++this.lastN,
+        at: nowIso(),
+        stream,
+        text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}… (cut)` : text,
+      }),
+    );
+    if (this.buffer.length >= FLUSH_AT_LINES) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  /** Writes what is buffered; resolves once every line written so far is stored. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const lines = this.buffer;
+    this.buffer = [];
+    if (lines.length > 0)
+      this.flushing = this.flushing.then(() => this.logs.store(this.operationId, lines));
+    return this.flushing;
+  }
+}
+
+@Injectable()
+export class OperationLogs {
+  private readonly logger = new Logger('OperationLogs');
+
+  constructor(
+    @InjectRepository(OperationLogLine) private readonly lines: Repository<OperationLogLine>,
+    private readonly db: Database,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** A writer that numbers lines on from those the operation already has. */
+  async writer(operationId: string): Promise<LogWriter> {
+    const last = await this.lines.findOne({
+      where: { operationId },
+      order: { n: 'DESC' },
+      select: { n: true },
+    });
+    return new LogWriter(this, operationId, last?.n ?? 0);
+  }
+
+  async page(operationId: string, after: number, limit: number): Promise<LogPage> {
+    const [lines, oldest] = await Promise.all([
+      this.lines.find({
+        where: { operationId, n: MoreThan(after) },
+        order: { n: 'ASC' },
+        take: limit,
+      }),
+      this.lines.findOne({ where: { operationId }, order: { n: 'ASC' }, select: { n: true } }),
+    ]);
+    return {
+      lines: lines.map(({ n, at, stream, text }) => ({ n, at, stream, text })),
+      next: lines.length > 0 ? lines[lines.length - 1].n : after,
+      dropped: oldest ? oldest.n - 1 : 0,
+    };
+  }
+
+  /** Inserts a batch, then drops the oldest lines beyond the per-operation bound. */
+  async store(operationId: string, batch: OperationLogLine[]): Promise<void> {
+    const keep = this.config.logLinesPerOperation;
+    const newest = batch[batch.length - 1].n;
+    try {
+      await this.db.transaction(async (manager) => {
+        await manager.insert(OperationLogLine, batch.slice(-keep));
+        if (newest > keep)
+          await manager.delete(OperationLogLine, {
+            operationId,
+            n: LessThanOrEqual(newest - keep),
+          });
+      });
+    } catch (error) {
+      this.logger.warn(
+        `could not store ${batch.length} log line(s) of operation ${operationId}: ${String(error)}`,
+      );
+    }
+  }
+}
