@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthController } from './health/health.controller';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { OperationsModule } from './operations/operations.module';
 
 @Module({})
@@ -22,6 +23,7 @@ export class AppModule {
         AuthModule,
         OperationsModule.forRoot(config),
         DeploymentsModule,
+        IdempotencyModule,
       ],
       controllers: [HealthController],
       providers: [

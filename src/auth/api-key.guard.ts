@@ -7,8 +7,6 @@ import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './auth.decorators';
 import { Permission } from './permission.enum';
 import { Principal } from './principal';
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
-
 /**
  * The global guard: every route needs a valid API key holding the permissions it declares with
  * `@RequirePermissions`, unless it is `@Public()`. A route declaring neither is refused.
@@ -26,16 +24,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!required) throw ApiError.forbidden('This route declares no permission and is closed');
 
     const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const header = request.headers.authorization;
-    if (!header)
-      throw ApiError.unauthenticated(
-        'Missing Authorization header; send "Authorization: Bearer <api key>"',
-      );
-    const match = BEARER.exec(header);
-    if (!match)
-      throw ApiError.unauthenticated('Malformed Authorization header; expected "Bearer <api key>"');
-
-    const principal = await this.apiKeys.authenticate(match[1]);
+    const principal = await this.apiKeys.authenticateHeader(request.headers.authorization);
     request.principal = principal;
     const missing = required.filter((p) => !principal.permissions.includes(p));
     if (missing.length > 0) {

@@ -19,6 +19,7 @@ import { generateSecret, hashesEqual, hashSecret, shownPrefix } from './secret';
 
 /** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
 
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
@@ -32,6 +33,19 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.ensureBootstrapKey();
+  }
+
+  /** The principal behind an `Authorization: Bearer <secret>` header; every failure is a 401 with a reason. */
+  async authenticateHeader(header: string | undefined): Promise<Principal> {
+    if (!header) {
+      throw ApiError.unauthenticated(
+        'Missing Authorization header; send "Authorization: Bearer <api key>"',
+      );
+    }
+    const match = BEARER.exec(header);
+    if (!match)
+      throw ApiError.unauthenticated('Malformed Authorization header; expected "Bearer <api key>"');
+    return this.authenticate(match[1]);
   }
 
   /** The principal behind a secret; every failure is a 401 with a reason. */

@@ -6,8 +6,13 @@ import { AppConfig } from '../config/app-config';
 import { Database } from './database';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
+import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idempotency-records';
 
-export const MIGRATIONS = [InitialSchema1764000000000, OperationLogLines1764000000001];
+export const MIGRATIONS = [
+  InitialSchema1764000000000,
+  OperationLogLines1764000000001,
+  IdempotencyRecords1764000000002,
+];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */
 export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
