@@ -1,5 +1,6 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { sendError } from './common/errors/all-exceptions.filter';
 import { requestIdMiddleware } from './common/request-context';
@@ -18,14 +19,37 @@ export function configureApp(app: NestExpressApplication): void {
   app.use((req: Request, res: Response, next: NextFunction) =>
     parseJson(req, res, (error?: unknown) => (error ? sendError(req, res, error) : next())),
   );
+  const document = createOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}
+
+/** The OpenAPI document, from the controllers and DTOs themselves; `openapi.json` is this, committed. */
+export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('Flightdeck')
-      .setDescription('Deploy services, watch rollouts, roll back, and see who did what.')
+      .setDescription(
+        'A self-hosted deployment control plane: deploy a version of a service to an environment, ' +
+          'follow the rollout, roll back, and see who did what. Every error has the `ErrorResponse` body.',
+      )
       .setVersion('1.0.0')
+      .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')
+      .setContact('Flightdeck maintainers', '', 'platform@example.org')
+      .addServer('/', 'This Flightdeck')
+      .addTag('deployments', 'Deploy versions, see what runs where, roll back')
+      .addTag('operations', 'The long-running work behind rollouts: progress, logs, events, cancel')
+      .addTag('auth', 'API keys and the caller')
+      .addTag('health', 'Liveness and readiness probes')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key secret (fdk_…)' })
       .build(),
+    { operationIdFactory: (_controller, method) => method },
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // Routes without a bearer requirement are the @Public() ones: say so explicitly.
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
+      if (operation && !operation.security) operation.security = [];
+    }
+  }
+  return document;
 }

@@ -27,7 +27,11 @@ export class AuthController {
 
   @Get('whoami')
   @RequirePermissions()
-  @ApiOperation({ operationId: 'whoami', summary: 'Show the API key making this request' })
+  @ApiOperation({
+    operationId: 'whoami',
+    summary: 'Show the API key making this request',
+    description: 'Its name, permissions, environments and expiry. Any valid key may call it.',
+  })
   @ApiOkResponse({ type: WhoAmIResponseDto })
   whoami(@CurrentPrincipal() principal: Principal): WhoAmIResponseDto {
     return this.apiKeys.whoami(principal);
@@ -52,7 +56,12 @@ export class AuthController {
 
   @Get('keys')
   @RequirePermissions(Permission.KeysManage)
-  @ApiOperation({ operationId: 'listApiKeys', summary: 'List API keys (never their secrets)' })
+  @ApiOperation({
+    operationId: 'listApiKeys',
+    summary: 'List API keys (never their secrets)',
+    description:
+      'Every key, newest first, with `last_used_at` and `revoked_at`; secrets and hashes are never returned.',
+  })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
   async list(): Promise<ApiKeyListResponseDto> {
     return { keys: await this.apiKeys.list() };
@@ -64,6 +73,7 @@ export class AuthController {
   @ApiOperation({
     operationId: 'revokeApiKey',
     summary: 'Revoke an API key; it fails from then on',
+    description: 'Answers 204 also when the key was already revoked.',
   })
   @ApiNoContentResponse({ description: 'Revoked (or already revoked).' })
   @ApiErrorResponses(ErrorCode.ResourceNotFound)

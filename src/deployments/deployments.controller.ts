@@ -40,7 +40,12 @@ export class DeploymentsController {
 
   @Get()
   @RequirePermissions(Permission.DeploymentsRead)
-  @ApiOperation({ operationId: 'listDeployments', summary: 'List deployments, newest first' })
+  @ApiOperation({
+    operationId: 'listDeployments',
+    summary: 'List deployments, newest first',
+    description:
+      "Filter by service, environment and status; only the key's environments are shown.",
+  })
   @ApiOkResponse({ type: DeploymentListResponseDto })
   @ApiErrorResponses(ErrorCode.ValidationError)
   list(
@@ -100,7 +105,11 @@ export class DeploymentsController {
 
   @Get(':id')
   @RequirePermissions(Permission.DeploymentsRead)
-  @ApiOperation({ operationId: 'getDeployment', summary: 'Get a deployment' })
+  @ApiOperation({
+    operationId: 'getDeployment',
+    summary: 'Get a deployment',
+    description: "Answers 404 for an unknown id or one outside the key's environments.",
+  })
   @ApiOkResponse({ type: DeploymentResponseDto })
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
   async get(
@@ -115,6 +124,8 @@ export class DeploymentsController {
   @ApiOperation({
     operationId: 'listDeploymentEvents',
     summary: 'Every status a deployment went through, oldest first',
+    description:
+      'One event per status change, written in the same transaction as the status itself.',
   })
   @ApiOkResponse({ type: DeploymentEventsResponseDto })
   @ApiErrorResponses(ErrorCode.ResourceNotFound)

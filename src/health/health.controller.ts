@@ -17,7 +17,11 @@ export class HealthController {
   ) {}
 
   @Get('healthz')
-  @ApiOperation({ operationId: 'liveness', summary: 'Liveness: the process answers' })
+  @ApiOperation({
+    operationId: 'liveness',
+    summary: 'Liveness: the process answers',
+    description: 'Public. 200 while the process runs.',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   healthz(): { status: string } {
     return { status: 'ok' };
@@ -27,6 +31,8 @@ export class HealthController {
   @ApiOperation({
     operationId: 'readiness',
     summary: 'Readiness: the database and the queue answer',
+    description:
+      'Public. 200 when the database (and Redis, when used) answer; else 503 naming what is down.',
   })
   @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: 'up', queue: 'up' } } } })
   @ApiErrorResponses(ErrorCode.ServiceUnavailable)

@@ -30,7 +30,11 @@ export class OperationsController {
 
   @Get()
   @RequirePermissions(Permission.OperationsRead)
-  @ApiOperation({ operationId: 'listOperations', summary: 'List operations, newest first' })
+  @ApiOperation({
+    operationId: 'listOperations',
+    summary: 'List operations, newest first',
+    description: "Filter by status and type; only operations in the key's environments are shown.",
+  })
   @ApiOkResponse({ type: OperationListResponseDto })
   @ApiErrorResponses(ErrorCode.ValidationError)
   list(
@@ -64,6 +68,8 @@ export class OperationsController {
   @ApiOperation({
     operationId: 'getOperationLogs',
     summary: 'Output lines of an operation, after line `after`',
+    description:
+      'Pass `next` back as `after` to read on. Each operation keeps its newest lines; `dropped` counts the others.',
   })
   @ApiOkResponse({ type: OperationLogsResponseDto })
   @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.ResourceNotFound)

@@ -62,12 +62,15 @@ export class OperationResponseDto {
   @ApiProperty({ example: null, nullable: true, type: String })
   finished_at: string | null;
 
-  @ApiProperty({ type: OperationErrorDto, nullable: true, example: null })
+  @ApiProperty({
+    type: OperationErrorDto,
+    nullable: true,
+    description: 'Why it failed; null unless failed.',
+  })
   error: OperationErrorDto | null;
 
   @ApiProperty({
     nullable: true,
-    example: null,
     type: 'object',
     additionalProperties: true,
     description: 'What the work produced, once it succeeded.',
