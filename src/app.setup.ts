@@ -41,7 +41,12 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addTag('operations', 'The long-running work behind rollouts: progress, logs, events, cancel')
       .addTag('auth', 'API keys and the caller')
       .addTag('health', 'Liveness and readiness probes')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key secret (fdk_…)' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'fdk_ API key',
+        description: 'An API key secret (fdk_…)',
+      })
       .build(),
     { operationIdFactory: (_controller, method) => method },
   );

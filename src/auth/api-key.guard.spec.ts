@@ -319,7 +319,7 @@ describe('ApiKeyGuard', () => {
       );
     await expect(guard.canActivate(context())).resolves.toBe(true);
 
-    await apiKeys.revoke(key.id);
+    await apiKeys.revoke(admin, key.id);
 
     const error = await rejectionOf(guard.canActivate(context()));
     expect(error.code).toBe(ErrorCode.AuthenticationError);

@@ -19,7 +19,7 @@ import { generateSecret, hashesEqual, hashSecret, shownPrefix } from './secret';
 
 /** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
@@ -97,16 +97,17 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { ...toResponse(key), secret };
   }
 
-  async list(): Promise<ApiKeyResponseDto[]> {
+  /** The keys the caller may manage: all of them, or for a key limited to environments, those within its own. */
+  async list(principal: Principal): Promise<ApiKeyResponseDto[]> {
     const keys = await this.keys.find({ order: { createdAt: 'DESC', id: 'DESC' } });
-    return keys.map(toResponse);
+    return keys.filter((key) => isWithinScope(principal, key)).map(toResponse);
   }
 
   /** Revokes a key; revoking one already revoked changes nothing. */
-  async revoke(id: string): Promise<void> {
+  async revoke(principal: Principal, id: string): Promise<void> {
     await this.db.transaction(async (manager) => {
       const key = await manager.findOneBy(ApiKey, { id });
-      if (!key) throw ApiError.notFound('API key', id);
+      if (!key || !isWithinScope(principal, key)) throw ApiError.notFound('API key', id);
       if (!key.revokedAt) await manager.update(ApiKey, { id }, { revokedAt: nowIso() });
     });
   }
@@ -176,6 +177,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .transaction((manager) => manager.update(ApiKey, { id: key.id }, { lastUsedAt: now }))
       .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));
   }
+}
+
+/** A key limited to environments manages only keys limited to some of those environments. */
+function isWithinScope(principal: Principal, key: ApiKey): boolean {
+  if (coversAllEnvironments(principal)) return true;
+  return (
+    !key.environments.includes(ALL_ENVIRONMENTS) &&
+    key.environments.every((e) => principal.environments.includes(e))
+  );
 }
 
 function toPrincipal(key: ApiKey): Principal {

@@ -63,8 +63,8 @@ export class AuthController {
       'Every key, newest first, with `last_used_at` and `revoked_at`; secrets and hashes are never returned.',
   })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
-  async list(): Promise<ApiKeyListResponseDto> {
-    return { keys: await this.apiKeys.list() };
+  async list(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
+    return { keys: await this.apiKeys.list(principal) };
   }
 
   @Delete('keys/:id')
@@ -77,7 +77,10 @@ export class AuthController {
   })
   @ApiNoContentResponse({ description: 'Revoked (or already revoked).' })
   @ApiErrorResponses(ErrorCode.ResourceNotFound)
-  revoke(@Param('id', new ResourceIdPipe('API key')) id: string): Promise<void> {
-    return this.apiKeys.revoke(id);
+  revoke(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', new ResourceIdPipe('API key')) id: string,
+  ): Promise<void> {
+    return this.apiKeys.revoke(principal, id);
   }
 }

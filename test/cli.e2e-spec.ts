@@ -1,0 +1,312 @@
+import { execFile } from 'node:child_process';
+import { createServer, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { Deployment, DeploymentStatus } from '../src/deployments/deployment.entity';
+import { uniqueService } from './factories/deployments';
+import { createKey } from './factories/keys';
+import { writeDriversConfig } from './helpers/drivers-config';
+import { freePort } from './helpers/server-process';
+import { ADMIN_KEY, bearer, eventually, startTestApp, TestApp } from './helpers/test-app';
+
+// The real binary, as `npm run build` leaves it (npm test builds first).
+const CLI = join(__dirname, '..', 'dist', 'cli', 'main.js');
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(url: string, args: string[], apiKey: string | null = ADMIN_KEY): Promise<CliRun> {
+  const env = { ...process.env, FLIGHTDECK_URL: url, FLIGHTDECK_API_KEY: apiKey ?? '' };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('flightdeck CLI (e2e)', () => {
+  let t: TestApp;
+  let url: string;
+
+  beforeAll(async () => {
+    const config = writeDriversConfig(`
+default: { driver: simulated, duration_ms: 600, fail_versions: "-bad$" }
+environments:
+  slow: { driver: simulated, duration_ms: 20000 }
+`);
+    t = await startTestApp({ FLIGHTDECK_CONFIG: config });
+    await t.app.listen(0, '127.0.0.1');
+    const address = t.app.getHttpServer().address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  describe('deploy --wait', () => {
+    it('should exit 0 and report success once the rollout succeeded', async () => {
+      const service = uniqueService('cli');
+      const run = await cli(url, [
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1.0.0',
+        '--env',
+        'staging',
+        '--wait',
+      ]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('succeeded');
+      expect(run.stderr).toContain(`Deploying ${service} 1.0.0 to staging`);
+      expect(run.stderr).toMatch(/\[succeeded\] 100%/);
+      const rows = await t.dataSource.getRepository(Deployment).findBy({ service });
+      expect(rows.map((r) => r.status)).toEqual(['successful']);
+    });
+
+    it('should exit 1 with the failure reason when the rollout failed', async () => {
+      const run = await cli(url, [
+        'deploy',
+        '--service',
+        uniqueService('cli'),
+        '--version',
+        '2-bad',
+        '--env',
+        'staging',
+        '--wait',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/failed: driver_failed: Simulated failure/);
+    });
+
+    it('should exit 4 when the rollout outlasts --timeout, leaving it running', async () => {
+      const service = uniqueService('cli');
+      const run = await cli(url, [
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1',
+        '--env',
+        'slow',
+        '--wait',
+        '--timeout',
+        '1s',
+      ]);
+      expect(run.code).toBe(4);
+      expect(run.stderr).toMatch(/Timed out after 1s; operation \S+ is still running/);
+      const [row] = await t.dataSource.getRepository(Deployment).findBy({ service });
+      expect(row.status).toBe('in_progress');
+      await t.http().post(`/api/v1/operations/${row.operationId}/cancel`).set(bearer(ADMIN_KEY));
+    });
+
+    it('should exit 5 when the rollout is cancelled while it waits', async () => {
+      const service = uniqueService('cli');
+      const waiting = cli(url, [
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1',
+        '--env',
+        'slow',
+        '--wait',
+        '--json',
+      ]);
+      let operationId = '';
+      await eventually(async () => {
+        const row = await t.dataSource.getRepository(Deployment).findOneBy({ service });
+        operationId = row?.operationId ?? '';
+        return row?.status === DeploymentStatus.InProgress;
+      });
+      await t.http().post(`/api/v1/operations/${operationId}/cancel`).set(bearer(ADMIN_KEY));
+      const run = await waiting;
+      expect(run.code).toBe(5);
+      const result = JSON.parse(run.stdout);
+      expect(result.operation.status).toBe('cancelled');
+      expect(result.deployment.status).toBe('cancelled');
+    });
+  });
+
+  describe('exit codes for refusals', () => {
+    it('should exit 2 with the server message for invalid input', async () => {
+      const run = await cli(url, [
+        'deploy',
+        '--service',
+        'Not A Slug',
+        '--version',
+        '1',
+        '--env',
+        'staging',
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/service must be a slug/);
+    });
+
+    it('should exit 2 for a usage error', async () => {
+      const run = await cli(url, ['deploy', '--service', 'x']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/required option/);
+    });
+
+    it('should exit 3 for a bad key and for a missing permission', async () => {
+      expect((await cli(url, ['whoami'], 'fdk_wrong')).code).toBe(3);
+      expect((await cli(url, ['whoami'], null)).code).toBe(3);
+      const readOnly = await createKey(t, { permissions: ['deployments:read'] });
+      const run = await cli(
+        url,
+        ['deploy', '--service', 'x', '--version', '1', '--env', 'staging'],
+        readOnly.secret,
+      );
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/authorization_error/);
+    });
+
+    it('should exit 6 when the server cannot be reached', async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const run = await cli(closed, ['whoami']);
+      expect(run.code).toBe(6);
+      expect(run.stderr).toMatch(/Cannot reach Flightdeck/);
+    }, 30_000);
+  });
+
+  describe('retries', () => {
+    it('should retry a deploy whose answer was lost with the same Idempotency-Key, deploying once', async () => {
+      // A proxy that forwards the first POST but answers the client 502, as a flaky load balancer would.
+      const port = await freePort();
+      let posts = 0;
+      const keys: string[] = [];
+      const proxy = createServer((req, res) => {
+        const target = new URL(url);
+        const forward = httpRequest(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (upstream) => {
+            if (req.method === 'POST' && ++posts === 1) {
+              upstream.resume();
+              res.writeHead(502).end('bad gateway');
+              return;
+            }
+            res.writeHead(upstream.statusCode ?? 500, upstream.headers);
+            upstream.pipe(res);
+          },
+        );
+        if (req.method === 'POST') keys.push(String(req.headers['idempotency-key']));
+        req.pipe(forward);
+      });
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      try {
+        const service = uniqueService('retry');
+        const run = await cli(`http://127.0.0.1:${port}`, [
+          'deploy',
+          '--service',
+          service,
+          '--version',
+          '1',
+          '--env',
+          'staging',
+          '--json',
+        ]);
+        expect(run.code).toBe(0);
+        expect(run.stderr).toMatch(/retrying: server answered 502/);
+        expect(keys).toHaveLength(2);
+        expect(keys[0]).toBe(keys[1]);
+        expect(await t.dataSource.getRepository(Deployment).countBy({ service })).toBe(1);
+      } finally {
+        proxy.close();
+      }
+    });
+  });
+
+  describe('other commands', () => {
+    it('should roll back, show status, list, print logs and wait', async () => {
+      const service = uniqueService('cmds');
+      await cli(url, [
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1',
+        '--env',
+        'staging',
+        '--wait',
+      ]);
+      const second = JSON.parse(
+        (
+          await cli(url, [
+            'deploy',
+            '--service',
+            service,
+            '--version',
+            '2',
+            '--env',
+            'staging',
+            '--wait',
+            '--json',
+          ])
+        ).stdout,
+      );
+
+      const rollback = await cli(url, [
+        'rollback',
+        second.deployment.id,
+        '--reason',
+        'bad',
+        '--wait',
+        '--json',
+      ]);
+      expect(rollback.code).toBe(0);
+      const rolled = JSON.parse(rollback.stdout);
+      expect(rolled.operation.status).toBe('succeeded');
+
+      const status = await cli(url, ['status', second.deployment.id, '--json']);
+      expect(JSON.parse(status.stdout).status).toBe('rolled_back');
+      const opStatus = await cli(url, ['status', rolled.operation.id]);
+      expect(opStatus.stdout).toContain('deployment.rollback');
+      expect((await cli(url, ['status', 'nope'])).code).toBe(2);
+
+      const list = await cli(url, ['list', '--service', service]);
+      expect(list.stdout.split('\n').filter((l) => l.includes(service))).toHaveLength(3);
+
+      const logs = await cli(url, ['logs', second.operation.id]);
+      expect(logs.stdout).toContain(`Rolling out ${service} 2 to staging (simulated)`);
+
+      const wait = await cli(url, ['wait', second.operation.id]);
+      expect(wait.code).toBe(0);
+    });
+
+    it('should create, list and revoke keys, and say who am I', async () => {
+      const created = await cli(url, [
+        'keys',
+        'create',
+        '--name',
+        'from-cli',
+        '--permissions',
+        'deployments:read',
+        '--environments',
+        'staging',
+        '--json',
+      ]);
+      expect(created.code).toBe(0);
+      const key = JSON.parse(created.stdout);
+      expect(key.secret).toMatch(/^fdk_/);
+      expect((await cli(url, ['whoami'], key.secret)).stdout).toContain('from-cli');
+      expect((await cli(url, ['keys', 'list'])).stdout).toContain(key.id);
+      expect((await cli(url, ['keys', 'revoke', key.id])).code).toBe(0);
+      expect((await cli(url, ['whoami'], key.secret)).code).toBe(3);
+    });
+  });
+});
