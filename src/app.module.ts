@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
@@ -9,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthController } from './health/health.controller';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { OperationsModule } from './operations/operations.module';
 
 @Module({})
@@ -19,11 +21,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ObservabilityModule,
         DatabaseModule,
         AuthModule,
+        // Audit before idempotency: a replayed answer is recorded too.
+        AuditModule,
+        IdempotencyModule,
         OperationsModule.forRoot(config),
         DeploymentsModule,
-        IdempotencyModule,
       ],
       controllers: [HealthController],
       providers: [

@@ -4,15 +4,32 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { sendError } from './common/errors/all-exceptions.filter';
 import { requestIdMiddleware } from './common/request-context';
+import { AppConfig } from './config/app-config';
+import helmet from 'helmet';
 
 export const BODY_LIMIT = '1mb';
+/** Response headers a browser client may read when CORS is on. */
+const EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'Location',
+  'Retry-After',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'Idempotent-Replayed',
+];
 
 /**
  * HTTP plumbing shared by `main.ts` and the e2e tests, so both run the same pipeline: request
  * ids, the JSON body limit, and Swagger.
  */
 export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(helmet());
+  if (config.corsOrigins.length > 0)
+    app.enableCors({ origin: config.corsOrigins, exposedHeaders: EXPOSED_HEADERS });
   app.use(requestIdMiddleware);
   const parseJson = json({ limit: BODY_LIMIT });
   // body-parser fails before Nest's pipeline; its errors get the same body as every other error.
@@ -40,6 +57,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addTag('deployments', 'Deploy versions, see what runs where, roll back')
       .addTag('operations', 'The long-running work behind rollouts: progress, logs, events, cancel')
       .addTag('auth', 'API keys and the caller')
+      .addTag('audit', 'Who did what')
       .addTag('health', 'Liveness and readiness probes')
       .addBearerAuth({
         type: 'http',

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { AppConfig } from './config/app-config';
@@ -10,14 +10,42 @@ async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
+    bufferLogs: true,
   });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
   configureApp(app);
-  app.enableShutdownHooks();
   await app.listen(config.port, config.host);
-  Logger.log(
+  const server = app.getHttpServer();
+  // Slow clients may not hold a connection open forever while sending a request.
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(config.requestTimeoutMs, 20_000);
+  logger.log(
     `Flightdeck listening on http://${config.host}:${config.port} (Swagger UI at /docs)`,
     'Bootstrap',
   );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(
+      `${signal}: no new connections; finishing requests in flight and running operations`,
+      'Shutdown',
+    );
+    // A hard stop if anything hangs past the grace periods.
+    setTimeout(() => process.exit(1), config.shutdownGraceMs * 2 + 10_000).unref();
+    // Stop accepting at once; requests in flight finish; streams still open after the grace are cut.
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    const cut = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+    await drained;
+    clearTimeout(cut);
+    await app.close(); // operations get their grace, then the queue and the database close
+    logger.log('stopped', 'Shutdown');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
 bootstrap().catch((error: unknown) => {

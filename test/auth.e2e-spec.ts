@@ -601,6 +601,12 @@ describe('Auth (e2e)', () => {
         prepare: () => Promise.resolve({ path: '/api/v1/auth/keys' }),
       },
       {
+        method: 'get',
+        route: '/api/v1/audit-events',
+        permission: 'audit:read',
+        prepare: () => Promise.resolve({ path: '/api/v1/audit-events' }),
+      },
+      {
         method: 'post',
         route: '/api/v1/auth/keys',
         permission: 'keys:manage',

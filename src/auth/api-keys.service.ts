@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/errors/api-error';
@@ -19,11 +20,18 @@ import { generateSecret, hashesEqual, hashSecret, shownPrefix } from './secret';
 
 /** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** A key revoked on another replica stops working here within this long. */
+export const KEY_CACHE_MS = 1000;
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
+  private readonly recent = new LRUCache<string, { key: ApiKey | null }>({
+    max: 10_000,
+    ttl: KEY_CACHE_MS,
+    allowStale: false,
+  });
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
@@ -51,7 +59,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /** The principal behind a secret; every failure is a 401 with a reason. */
   async authenticate(secret: string): Promise<Principal> {
     const hash = hashSecret(secret);
-    const key = await this.keys.findOneBy({ secretHash: hash });
+    const key = await this.lookup(hash);
     if (!key || !hashesEqual(key.secretHash, hash))
       throw ApiError.unauthenticated('Invalid API key');
     const now = nowIso();
@@ -109,7 +117,20 @@ export class ApiKeysService implements OnApplicationBootstrap {
       const key = await manager.findOneBy(ApiKey, { id });
       if (!key || !isWithinScope(principal, key)) throw ApiError.notFound('API key', id);
       if (!key.revokedAt) await manager.update(ApiKey, { id }, { revokedAt: nowIso() });
+      this.recent.delete(key.secretHash);
     });
+  }
+
+  /**
+   * The key with this hash, from a cache of one second: every request needs it, and a second is
+   * how long a key revoked on another replica may still work here.
+   */
+  private async lookup(hash: string): Promise<ApiKey | null> {
+    const cached = this.recent.get(hash);
+    if (cached) return cached.key;
+    const key = await this.keys.findOneBy({ secretHash: hash });
+    this.recent.set(hash, { key });
+    return key;
   }
 
   whoami(principal: Principal): WhoAmIResponseDto {
@@ -173,6 +194,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private touch(key: ApiKey, now: string): void {
     if (key.lastUsedAt && Date.parse(now) - Date.parse(key.lastUsedAt) < LAST_USED_RESOLUTION_MS)
       return;
+    key.lastUsedAt = now; // the cached copy too, so the next requests do not write again
     this.db
       .transaction((manager) => manager.update(ApiKey, { id: key.id }, { lastUsedAt: now }))
       .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));

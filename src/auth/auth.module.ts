@@ -6,11 +6,44 @@ import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { RoutePermissionsCheck } from './route-permissions.check';
+import { RateLimitGuard } from './rate-limit.guard';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { redisConnection } from '../common/redis';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKey]), DiscoveryModule],
+  imports: [
+    TypeOrmModule.forFeature([ApiKey]),
+    DiscoveryModule,
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimitPerMinute) }],
+        // One budget per caller across all routes (the default would be per route).
+        generateKey: (_context, tracker) => tracker,
+        skipIf: () => config.rateLimitPerMinute === 0,
+        // With Redis the budget is shared by every replica.
+        storage: config.redisUrl
+          ? new ThrottlerStorageRedisService(
+              new Redis({
+                ...redisConnection(config.redisUrl),
+                keyPrefix: `${config.queuePrefix}:ratelimit:`,
+              }),
+            )
+          : undefined,
+      }),
+    }),
+  ],
   controllers: [AuthController],
-  providers: [ApiKeysService, RoutePermissionsCheck, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  providers: [
+    ApiKeysService,
+    RoutePermissionsCheck,
+    // Rate limiting comes first, so failed authentication attempts are limited too.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
   exports: [ApiKeysService],
 })
 export class AuthModule {}

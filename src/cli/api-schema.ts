@@ -108,6 +108,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who did what: mutating requests and refused ones, newest first
+         * @description Every POST/PUT/PATCH/DELETE and every 401/403, with the actor key, action, target, outcome, request id and source address. Filter by actor, action, target, outcome and time.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operations": {
         parameters: {
             query?: never;
@@ -456,6 +476,51 @@ export interface components {
         };
         ApiKeyListResponseDto: {
             keys: components["schemas"]["ApiKeyResponseDto"][];
+        };
+        AuditActorDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            key_id: string;
+            /** @example github-actions-payments */
+            name: string | null;
+        };
+        AuditTargetDto: {
+            /** @example deployment */
+            type: string | null;
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            id: string | null;
+        };
+        AuditEventDto: {
+            /** @example 0193a6f2-1111-7e2f-a3b4-c5d6e7f8a9b0 */
+            id: string;
+            /** @example 2026-11-25T10:30:00.000Z */
+            at: string;
+            /** @example 5b0c4f7e-2f7a-4d8e-9a51-0c3c8d1f2a77 */
+            request_id: string;
+            /** @description Null when the request did not authenticate. */
+            actor: components["schemas"]["AuditActorDto"] | null;
+            /** @example POST /api/v1/deployments */
+            action: string;
+            target: components["schemas"]["AuditTargetDto"] | null;
+            /**
+             * @example succeeded
+             * @enum {string}
+             */
+            outcome: "succeeded" | "denied" | "failed";
+            /** @example 201 */
+            status: number;
+            /** @example null */
+            error_code: string | null;
+            /** @example 10.0.3.7 */
+            source_ip: string | null;
+        };
+        AuditEventListResponseDto: {
+            audit_events: components["schemas"]["AuditEventDto"][];
+            /** @example 1 */
+            total: number;
+            /** @example 1 */
+            page: number;
+            /** @example 50 */
+            per_page: number;
         };
         OperationTargetDto: {
             /** @example deployment */
@@ -925,6 +990,65 @@ export interface operations {
             };
             /** @description `resource_not_found`: no such resource (or outside the key's environments) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                /** @description Only what this API key did. */
+                actor_key_id?: string;
+                action?: string;
+                /** @description Only events about this deployment, operation or key. */
+                target_id?: string;
+                outcome?: "succeeded" | "denied" | "failed";
+                /** @description At or after this time. */
+                since?: string;
+                /** @description At or before this time. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventListResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -72,6 +72,30 @@ class EnvironmentVariables {
   FLIGHTDECK_QUEUE_PREFIX = 'flightdeck';
 
   @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  FLIGHTDECK_LOG_LEVEL = 'info';
+
+  @Integer(0)
+  FLIGHTDECK_RATE_LIMIT_PER_MINUTE = 1200;
+
+  @IsOptional()
+  @Matches(/^\S{16,}$/, {
+    message: 'FLIGHTDECK_METRICS_TOKEN must be at least 16 characters without spaces',
+  })
+  FLIGHTDECK_METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  FLIGHTDECK_CORS_ORIGINS?: string;
+
+  @Integer(1000)
+  FLIGHTDECK_REQUEST_TIMEOUT_MS = 30000;
+
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  FLIGHTDECK_TRUST_PROXY = 'false';
+
+  @IsOptional()
   @IsIn(['development', 'production', 'test'])
   NODE_ENV?: string;
 }
@@ -99,6 +123,17 @@ export class AppConfig {
   readonly workerConcurrency: number;
   /** With Redis: the key prefix of the queue, so several installations can share one Redis. */
   readonly queuePrefix: string;
+  readonly logLevel: string;
+  /** Requests per minute per API key (per IP without one); 0 turns limiting off. */
+  readonly rateLimitPerMinute: number;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <this>`. */
+  readonly metricsToken?: string;
+  /** Origins allowed by CORS; none (CORS off) unless set. */
+  readonly corsOrigins: string[];
+  /** A request still unanswered after this long gets 503. */
+  readonly requestTimeoutMs: number;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  readonly trustProxy: boolean;
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -113,6 +148,15 @@ export class AppConfig {
     this.logLinesPerOperation = env.FLIGHTDECK_LOG_LINES_PER_OPERATION;
     this.workerConcurrency = env.FLIGHTDECK_WORKER_CONCURRENCY;
     this.queuePrefix = env.FLIGHTDECK_QUEUE_PREFIX;
+    this.logLevel = env.FLIGHTDECK_LOG_LEVEL;
+    this.rateLimitPerMinute = env.FLIGHTDECK_RATE_LIMIT_PER_MINUTE;
+    this.metricsToken = env.FLIGHTDECK_METRICS_TOKEN || undefined;
+    this.corsOrigins = (env.FLIGHTDECK_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    this.requestTimeoutMs = env.FLIGHTDECK_REQUEST_TIMEOUT_MS;
+    this.trustProxy = env.FLIGHTDECK_TRUST_PROXY === 'true';
   }
 
   /** Reads and validates settings; throws one error naming every bad variable. */

@@ -7,11 +7,13 @@ import { Database } from './database';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
 import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idempotency-records';
+import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-events';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
   OperationLogLines1764000000001,
   IdempotencyRecords1764000000002,
+  AuditEvents1764000000003,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

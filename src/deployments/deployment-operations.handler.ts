@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { DriversService } from '../drivers/drivers.service';
+import { Metrics } from '../observability/metrics';
 import { OperationContext, OperationHandler, StatusChange } from '../operations/operation-handler';
 import { Operation, OperationResult, OperationStatus } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
@@ -28,6 +29,7 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
     private readonly deploymentsService: DeploymentsService,
     private readonly operations: OperationsService,
     private readonly drivers: DriversService,
+    private readonly metrics: Metrics,
   ) {}
 
   onModuleInit(): void {

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
@@ -9,6 +10,7 @@ import { OperationsService } from '../operations/operations.service';
 
 @ApiTags('health')
 @Public()
+@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(

@@ -1,3 +1,4 @@
+import { Metrics } from '../observability/metrics';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -99,7 +100,13 @@ describe('OperationRunner', () => {
         DatabaseModule,
         TypeOrmModule.forFeature([Operation, OperationLogLine]),
       ],
-      providers: [OperationHandlerRegistry, OperationStore, OperationLogs, OperationRunner],
+      providers: [
+        OperationHandlerRegistry,
+        OperationStore,
+        OperationLogs,
+        OperationRunner,
+        Metrics,
+      ],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { LessThan } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { Metrics } from '../observability/metrics';
 import { nowIso } from '../database/columns';
 import { OperationFailure } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
@@ -46,6 +47,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
     private readonly logs: OperationLogs,
     private readonly handlers: OperationHandlerRegistry,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Runs the operation if it is still pending; does nothing if another runner has it. */
@@ -159,13 +161,20 @@ export class OperationRunner implements BeforeApplicationShutdown {
       );
       return;
     }
-    await this.store.transition(
+    const finished = await this.store.transition(
       operation.id,
       [OperationStatus.Running],
       { ...outcome.fields, message: outcome.message, finishedAt: nowIso() },
       outcome.message,
       { runnerId: this.runnerId },
     );
+    if (finished?.startedAt && finished.finishedAt) {
+      const seconds = (Date.parse(finished.finishedAt) - Date.parse(finished.startedAt)) / 1000;
+      this.metrics.operationDuration.observe(
+        { type: finished.type, outcome: finished.status },
+        seconds,
+      );
+    }
   }
 
   private heartbeatMs(): number {

@@ -153,4 +153,13 @@ export class OperationStore {
     });
     return row?.cancelRequested ? 'cancel' : 'running';
   }
+
+  /** How many operations wait to run and how many run, across every replica. */
+  async depth(): Promise<{ pending: number; running: number }> {
+    const [pending, running] = await Promise.all([
+      this.repository.countBy({ status: OperationStatus.Pending }),
+      this.repository.countBy({ status: OperationStatus.Running }),
+    ]);
+    return { pending, running };
+  }
 }

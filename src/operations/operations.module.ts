@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
+import { Metrics } from '../observability/metrics';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationLogLine } from './operation-log-line.entity';
 import { OperationLogs } from './operation-logs';
@@ -16,9 +17,9 @@ import {
   OPERATIONS_QUEUE,
   OperationQueue,
   OperationsProcessor,
-  redisConnection,
 } from './operations.queue';
 import { OperationsService } from './operations.service';
+import { redisConnection } from '../common/redis';
 
 /** A generic engine for long-running work; it knows nothing about what the work is. */
 @Module({})
@@ -26,6 +27,8 @@ export class OperationsModule implements OnApplicationBootstrap {
   constructor(
     private readonly runner: OperationRunner,
     private readonly queue: OperationQueue,
+    private readonly store: OperationStore,
+    private readonly metrics: Metrics,
   ) {}
 
   /** In-process by default; through BullMQ on Redis when `REDIS_URL` is set. */
@@ -67,6 +70,7 @@ export class OperationsModule implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
+    this.metrics.queueDepth = () => this.store.depth();
     this.runner.startSweeping((id) => this.queue.enqueue(id));
   }
 }

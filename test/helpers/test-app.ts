@@ -34,6 +34,9 @@ export async function startTestApp(
     FLIGHTDECK_ADMIN_KEY: ADMIN_KEY,
     FLIGHTDECK_SIMULATED_DURATION_MS: '200',
     FLIGHTDECK_SHUTDOWN_GRACE_MS: '5000',
+    FLIGHTDECK_LOG_LEVEL: 'warn',
+    // Suites fire many requests; the rate limiter's own suite turns it on.
+    FLIGHTDECK_RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
   const moduleRef = await Test.createTestingModule({

@@ -1,0 +1,18 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditEvent } from './audit-event.entity';
+import { AuditController } from './audit.controller';
+import { AuditMiddleware } from './audit.middleware';
+import { AuditService } from './audit.service';
+
+/** The audit log: written for every mutating or refused request, read at `GET /api/v1/audit-events`. */
+@Module({
+  imports: [TypeOrmModule.forFeature([AuditEvent])],
+  controllers: [AuditController],
+  providers: [AuditService],
+})
+export class AuditModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AuditMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,118 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsISO8601, IsOptional, IsString, Length } from 'class-validator';
+import { PaginationQueryDto } from '../../common/pagination';
+
+const toIso = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && !Number.isNaN(Date.parse(value))
+    ? new Date(value).toISOString()
+    : value;
+
+export class ListAuditEventsQueryDto extends PaginationQueryDto {
+  @ApiPropertyOptional({ description: 'Only what this API key did.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 36)
+  actor_key_id?: string;
+
+  @ApiPropertyOptional({ example: 'POST /api/v1/deployments/:id/rollback' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 160)
+  action?: string;
+
+  @ApiPropertyOptional({ description: 'Only events about this deployment, operation or key.' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  target_id?: string;
+
+  @ApiPropertyOptional({ enum: ['succeeded', 'denied', 'failed'] })
+  @IsOptional()
+  @IsIn(['succeeded', 'denied', 'failed'])
+  outcome?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-25T00:00:00.000Z',
+    description: 'At or after this time.',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Transform(toIso)
+  since?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-26T00:00:00.000Z',
+    description: 'At or before this time.',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  @Transform(toIso)
+  until?: string;
+}
+
+class AuditActorDto {
+  @ApiProperty({ example: '0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d' })
+  key_id: string;
+
+  @ApiProperty({ example: 'github-actions-payments', nullable: true, type: String })
+  name: string | null;
+}
+
+class AuditTargetDto {
+  @ApiProperty({ example: 'deployment', nullable: true, type: String })
+  type: string | null;
+
+  @ApiProperty({ example: '0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d', nullable: true, type: String })
+  id: string | null;
+}
+
+export class AuditEventDto {
+  @ApiProperty({ example: '0193a6f2-1111-7e2f-a3b4-c5d6e7f8a9b0' })
+  id: string;
+
+  @ApiProperty({ example: '2026-11-25T10:30:00.000Z' })
+  at: string;
+
+  @ApiProperty({ example: '5b0c4f7e-2f7a-4d8e-9a51-0c3c8d1f2a77' })
+  request_id: string;
+
+  @ApiProperty({
+    type: AuditActorDto,
+    nullable: true,
+    description: 'Null when the request did not authenticate.',
+  })
+  actor: AuditActorDto | null;
+
+  @ApiProperty({ example: 'POST /api/v1/deployments' })
+  action: string;
+
+  @ApiProperty({ type: AuditTargetDto, nullable: true })
+  target: AuditTargetDto | null;
+
+  @ApiProperty({ enum: ['succeeded', 'denied', 'failed'], example: 'succeeded' })
+  outcome: string;
+
+  @ApiProperty({ example: 201 })
+  status: number;
+
+  @ApiProperty({ example: null, nullable: true, type: String })
+  error_code: string | null;
+
+  @ApiProperty({ example: '10.0.3.7', nullable: true, type: String })
+  source_ip: string | null;
+}
+
+export class AuditEventListResponseDto {
+  @ApiProperty({ type: [AuditEventDto] })
+  audit_events: AuditEventDto[];
+
+  @ApiProperty({ example: 1 })
+  total: number;
+
+  @ApiProperty({ example: 1 })
+  page: number;
+
+  @ApiProperty({ example: 50 })
+  per_page: number;
+}

@@ -1,0 +1,36 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Header, Headers } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
+import { Public } from '../auth/auth.decorators';
+import { ApiError } from '../common/errors/api-error';
+import { AppConfig } from '../config/app-config';
+import { Metrics } from './metrics';
+
+/** Prometheus scrape endpoint; needs `Authorization: Bearer <FLIGHTDECK_METRICS_TOKEN>` when that is set. */
+@ApiExcludeController()
+@Public()
+@SkipThrottle()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  async scrape(@Headers('authorization') authorization?: string): Promise<string> {
+    const token = this.config.metricsToken;
+    if (token) {
+      const expected = Buffer.from(`Bearer ${token}`);
+      const given = Buffer.from(authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw ApiError.unauthenticated(
+          'GET /metrics needs "Authorization: Bearer <FLIGHTDECK_METRICS_TOKEN>"',
+        );
+      }
+    }
+    return this.metrics.registry.metrics();
+  }
+}
