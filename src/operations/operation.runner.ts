@@ -10,6 +10,7 @@ import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 import { OperationStore } from './operation.store';
 import { OperationLogs } from './operation-logs';
+import { ProgressWriter } from './progress-writer';
 
 /** Why a run was stopped: asked to, shutting down, or its row was failed by another runner's sweep. */
 type StopReason = 'cancel' | 'shutdown' | 'lost';
@@ -121,6 +122,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
       this.heartbeatMs(),
     );
     const logs = await this.logs.writer(operation.id);
+    const progress = new ProgressWriter(this.store, operation.id);
     let outcome: Outcome;
     try {
       const handler = this.handlers.find(operation.type);
@@ -131,9 +133,8 @@ export class OperationRunner implements BeforeApplicationShutdown {
         );
       const result = await handler.execute(operation, {
         signal: controller.signal,
-        progress: (percent, message) =>
-          this.store.report(operation.id, { progress: percent, message }),
-        message: (text) => this.store.report(operation.id, { message: text }),
+        progress: (percent, message) => progress.report({ progress: percent, message }),
+        message: (text) => progress.report({ message: text }),
         log: (stream, text) => logs.write(stream, text),
       });
       outcome = controller.signal.aborted
@@ -153,7 +154,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
       }
     } finally {
       clearInterval(beat);
-      await logs.flush();
+      await Promise.all([logs.flush(), progress.flush()]);
     }
     if (controller.signal.reason === 'lost') {
       this.logger.warn(

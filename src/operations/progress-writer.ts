@@ -1,0 +1,45 @@
+import { OperationStore } from './operation.store';
+
+/** Writes of progress and message for one operation happen at most this often. */
+const MIN_INTERVAL_MS = 200;
+
+/**
+ * Coalesces a run's progress reports: the first is written at once, later ones at most every
+ * 200 ms with the latest values, so a driver reporting in a tight loop costs a few writes.
+ */
+export class ProgressWriter {
+  private pending: { progress?: number; message?: string } = {};
+  private lastWrite = 0;
+  private timer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: OperationStore,
+    private readonly operationId: string,
+  ) {}
+
+  report(update: { progress?: number; message?: string }): Promise<void> {
+    if (update.progress !== undefined) {
+      this.pending.progress = Math.max(this.pending.progress ?? update.progress, update.progress);
+    }
+    if (update.message !== undefined) this.pending.message = update.message;
+    const wait = this.lastWrite + MIN_INTERVAL_MS - Date.now();
+    if (wait <= 0) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush(), wait);
+    return Promise.resolve();
+  }
+
+  /** Writes what is pending; resolves once every report so far is stored. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const update = this.pending;
+    this.pending = {};
+    if (update.progress === undefined && update.message === undefined) return this.writing;
+    this.lastWrite = Date.now();
+    this.writing = this.writing
+      .then(() => this.store.report(this.operationId, update))
+      .catch(() => undefined);
+    return this.writing;
+  }
+}
