@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKey } from './api-key.entity';
@@ -26,12 +26,7 @@ import { redisConnection } from '../common/redis';
         skipIf: () => config.rateLimitPerMinute === 0,
         // With Redis the budget is shared by every replica.
         storage: config.redisUrl
-          ? new ThrottlerStorageRedisService(
-              new Redis({
-                ...redisConnection(config.redisUrl),
-                keyPrefix: `${config.queuePrefix}:ratelimit:`,
-              }),
-            )
+          ? new ThrottlerStorageRedisService(rateLimitRedis(config.redisUrl, config.queuePrefix))
           : undefined,
       }),
     }),
@@ -47,3 +42,11 @@ import { redisConnection } from '../common/redis';
   exports: [ApiKeysService],
 })
 export class AuthModule {}
+
+/** The rate limiter's Redis connection; while Redis is down, requests are not limited, and that is logged. */
+function rateLimitRedis(url: string, prefix: string): Redis {
+  const redis = new Redis({ ...redisConnection(url), keyPrefix: `${prefix}:ratelimit:` });
+  const logger = new Logger('RateLimit');
+  redis.on('error', (error: Error) => logger.warn(`Redis for rate limits: ${error.message}`));
+  return redis;
+}

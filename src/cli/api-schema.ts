@@ -4,46 +4,6 @@
  */
 
 export interface paths {
-    "/healthz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Liveness: the process answers
-         * @description Public. 200 while the process runs.
-         */
-        get: operations["liveness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Readiness: the database and the queue answer
-         * @description Public. 200 when the database (and Redis, when used) answer; else 503 naming what is down.
-         */
-        get: operations["readiness"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/auth/whoami": {
         parameters: {
             query?: never;
@@ -332,33 +292,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: the process answers
+         * @description Public. 200 while the process runs.
+         */
+        get: operations["liveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: the database and the queue answer
+         * @description Public. 200 when the database (and Redis, when used) answer; else 503 naming what is down.
+         */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        FieldErrorDto: {
-            /** @example service */
-            field: string;
-            /** @example service is required */
-            message: string;
-        };
-        ErrorDetailsDto: {
-            errors?: components["schemas"]["FieldErrorDto"][];
-        };
-        ErrorResponseDto: {
-            /**
-             * @example validation_error
-             * @enum {string}
-             */
-            error: "validation_error" | "authentication_error" | "authorization_error" | "resource_not_found" | "conflict" | "deployment_failed" | "idempotency_key_reused" | "payload_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
-            /** @example Missing required field: service */
-            message: string;
-            details?: components["schemas"]["ErrorDetailsDto"];
-            /** @example 2026-11-25T10:30:00.000Z */
-            timestamp: string;
-            /** @example 5b0c4f7e-2f7a-4d8e-9a51-0c3c8d1f2a77 */
-            request_id: string;
-        };
         WhoAmIResponseDto: {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
             id: string;
@@ -383,6 +360,29 @@ export interface components {
             environments: string[];
             /** @example null */
             expires_at: string | null;
+        };
+        FieldErrorDto: {
+            /** @example service */
+            field: string;
+            /** @example service is required */
+            message: string;
+        };
+        ErrorDetailsDto: {
+            errors?: components["schemas"]["FieldErrorDto"][];
+        };
+        ErrorResponseDto: {
+            /**
+             * @example validation_error
+             * @enum {string}
+             */
+            error: "validation_error" | "authentication_error" | "authorization_error" | "resource_not_found" | "conflict" | "deployment_failed" | "idempotency_key_reused" | "payload_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+            /** @example Missing required field: service */
+            message: string;
+            details?: components["schemas"]["ErrorDetailsDto"];
+            /** @example 2026-11-25T10:30:00.000Z */
+            timestamp: string;
+            /** @example 5b0c4f7e-2f7a-4d8e-9a51-0c3c8d1f2a77 */
+            request_id: string;
         };
         CreateApiKeyDto: {
             /** @example github-actions-payments */
@@ -781,53 +781,6 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    liveness: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-        };
-    };
-    readiness: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description `service_unavailable` */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponseDto"];
-                };
-            };
-        };
-    };
     whoami: {
         parameters: {
             query?: never;
@@ -1686,6 +1639,147 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    liveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Health Check is successful */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example ok */
+                        status?: string;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up"
+                         *       }
+                         *     }
+                         */
+                        info?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /** @example {} */
+                        error?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up"
+                         *       }
+                         *     }
+                         */
+                        details?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `service_unavailable`
+             *
+             *     The Health Check is not successful
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example error */
+                        status?: string;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up"
+                         *       }
+                         *     }
+                         */
+                        info?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "redis": {
+                         *         "status": "down",
+                         *         "message": "Could not connect"
+                         *       }
+                         *     }
+                         */
+                        error?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } | null;
+                        /**
+                         * @example {
+                         *       "database": {
+                         *         "status": "up"
+                         *       },
+                         *       "redis": {
+                         *         "status": "down",
+                         *         "message": "Could not connect"
+                         *       }
+                         *     }
+                         */
+                        details?: {
+                            [key: string]: {
+                                status: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
                 };
             };
         };

@@ -1,11 +1,17 @@
 import { Controller, Get } from '@nestjs/common';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
-import { Database } from '../database/database';
 import { OperationsService } from '../operations/operations.service';
 
 @ApiTags('health')
@@ -14,7 +20,9 @@ import { OperationsService } from '../operations/operations.service';
 @Controller()
 export class HealthController {
   constructor(
-    private readonly db: Database,
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
     private readonly operations: OperationsService,
   ) {}
 
@@ -30,39 +38,54 @@ export class HealthController {
   }
 
   @Get('readyz')
+  @HealthCheck()
   @ApiOperation({
     operationId: 'readiness',
     summary: 'Readiness: the database and the queue answer',
     description:
       'Public. 200 when the database (and Redis, when used) answer; else 503 naming what is down.',
   })
-  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: 'up', queue: 'up' } } } })
+  @ApiOkResponse({
+    schema: { example: { status: 'ok', checks: { database: 'up', queue: 'up' } } },
+  })
   @ApiErrorResponses(ErrorCode.ServiceUnavailable)
   async readyz(): Promise<{ status: string; checks: Record<string, string> }> {
-    const [database, queue] = await Promise.all([
-      state(this.db.dataSource.query('SELECT 1')),
-      state(this.operations.pingQueue()),
-    ]);
-    const checks = { database, queue };
-    if (database === 'down' || queue === 'down') {
-      const down = Object.entries(checks)
-        .filter(([, s]) => s === 'down')
-        .map(([name]) => name);
+    try {
+      const result = await this.health.check([
+        () => this.database.pingCheck('database', { timeout: 2000 }),
+        async () => {
+          const queue = this.indicators.check('queue');
+          try {
+            await Promise.race([
+              this.operations.pingQueue(),
+              rejectAfter(2000, 'no answer within 2 s'),
+            ]);
+            return queue.up();
+          } catch (error) {
+            return queue.down({ message: String(error) });
+          }
+        },
+      ]);
+      return { status: 'ok', checks: statuses(result.details) };
+    } catch (error) {
+      const details = (error as { response?: HealthCheckResult }).response?.details ?? {};
+      const checks = statuses(details);
+      const down = Object.keys(checks).filter((name) => checks[name] === 'down');
       throw new ApiError(
         ErrorCode.ServiceUnavailable,
-        `Not ready: ${down.join(' and ')} unreachable`,
-        { checks },
+        `Not ready: ${down.join(' and ') || 'a check'} unreachable`,
+        {
+          checks,
+        },
       );
     }
-    return { status: 'ok', checks };
   }
 }
 
-async function state(check: Promise<unknown>): Promise<'up' | 'down'> {
-  try {
-    await check;
-    return 'up';
-  } catch {
-    return 'down';
-  }
+function rejectAfter(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
+
+function statuses(details: HealthCheckResult['details']): Record<string, string> {
+  return Object.fromEntries(Object.entries(details).map(([name, result]) => [name, result.status]));
 }
