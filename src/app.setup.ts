@@ -26,6 +26,7 @@ const EXPOSED_HEADERS = [
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.disable('x-powered-by');
+  app.set('etag', false); // API answers change under the same URL; hashing every body buys nothing
   app.set('trust proxy', config.trustProxy);
   app.use(helmet());
   if (config.corsOrigins.length > 0)

@@ -20,11 +20,13 @@ export class AuditMiddleware implements NestMiddleware {
 
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
     let body: unknown;
-    const send = res.json.bind(res);
-    res.json = (value: unknown) => {
-      body = value;
-      return send(value);
-    };
+    if (MUTATING.has(req.method)) {
+      const send = res.json.bind(res);
+      res.json = (value: unknown) => {
+        body = value;
+        return send(value);
+      };
+    }
     res.on('finish', () => {
       const status = res.statusCode;
       if (!MUTATING.has(req.method) && status !== 401 && status !== 403) return;

@@ -17,6 +17,8 @@ type ObservedRequest = IncomingMessage & { requestId?: string; principal?: { key
       useFactory: (config: AppConfig) => ({
         pinoHttp: {
           level: config.logLevel,
+          // The per-request line is logged at info: below that level, skip the work entirely.
+          autoLogging: ['trace', 'debug', 'info'].includes(config.logLevel),
           genReqId: (req: ObservedRequest) => req.requestId ?? 'unknown',
           customProps: (req: ObservedRequest) => ({ key_id: req.principal?.keyId }),
           customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
