@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Between, FindOptionsWhere, LessThanOrEqual, MoreThanOrEqual, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -11,8 +11,10 @@ import { AuditEventListResponseDto, ListAuditEventsQueryDto } from './dto/audit-
 export type AuditEntry = Omit<AuditEvent, 'id' | 'at' | 'outcome'>;
 
 @Injectable()
-export class AuditService {
+export class AuditService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Audit');
+  /** Writes not finished yet; shutdown waits for them so the last requests are recorded too. */
+  private readonly writing = new Set<Promise<unknown>>();
 
   constructor(
     @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
@@ -34,11 +36,17 @@ export class AuditService {
       sourceIp: entry.sourceIp?.slice(0, 64) ?? null,
       requestId: entry.requestId.slice(0, 128),
     };
-    this.db
+    const write: Promise<unknown> = this.db
       .transaction((manager) => manager.insert(AuditEvent, event))
       .catch((error: unknown) =>
         this.logger.error(`could not record audit event ${event.action}: ${String(error)}`),
-      );
+      )
+      .finally(() => this.writing.delete(write));
+    this.writing.add(write);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.writing);
   }
 
   async list(query: ListAuditEventsQueryDto): Promise<AuditEventListResponseDto> {

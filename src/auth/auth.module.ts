@@ -9,7 +9,6 @@ import { RoutePermissionsCheck } from './route-permissions.check';
 import { RateLimitGuard } from './rate-limit.guard';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { redisConnection } from '../common/redis';
 
@@ -26,7 +25,7 @@ import { redisConnection } from '../common/redis';
         skipIf: () => config.rateLimitPerMinute === 0,
         // With Redis the budget is shared by every replica.
         storage: config.redisUrl
-          ? new ThrottlerStorageRedisService(rateLimitRedis(config.redisUrl, config.queuePrefix))
+          ? rateLimitStorage(config.redisUrl, config.queuePrefix)
           : undefined,
       }),
     }),
@@ -43,10 +42,18 @@ import { redisConnection } from '../common/redis';
 })
 export class AuthModule {}
 
-/** The rate limiter's Redis connection; while Redis is down, requests are not limited, and that is logged. */
-function rateLimitRedis(url: string, prefix: string): Redis {
-  const redis = new Redis({ ...redisConnection(url), keyPrefix: `${prefix}:ratelimit:` });
+/**
+ * The rate limiter's storage on Redis. It opens (and on shutdown closes) its own connection; while
+ * Redis is down, requests are not limited, and that is logged.
+ */
+function rateLimitStorage(url: string, prefix: string): ThrottlerStorageRedisService {
+  const storage = new ThrottlerStorageRedisService({
+    ...redisConnection(url),
+    keyPrefix: `${prefix}:ratelimit:`,
+  });
   const logger = new Logger('RateLimit');
-  redis.on('error', (error: Error) => logger.warn(`Redis for rate limits: ${error.message}`));
-  return redis;
+  storage.redis.on('error', (error: Error) =>
+    logger.warn(`Redis for rate limits: ${error.message}`),
+  );
+  return storage;
 }

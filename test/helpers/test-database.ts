@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 
 /** A database of its own for one test file: a temporary SQLite file, or a fresh PostgreSQL database. */
@@ -10,6 +11,22 @@ export interface TestDatabase {
   /** Settings that point the app at this database, and, when `REDIS_URL` is set, at a queue of its own. */
   env: Record<string, string>;
   drop(): Promise<void>;
+}
+
+/** Deletes the Redis keys a test's queue and rate limiter left under `prefix`. */
+async function dropQueueKeys(prefix: string): Promise<void> {
+  if (!process.env.REDIS_URL) return;
+  const redis = new Redis(process.env.REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** With `REDIS_URL` set, the app runs operations through BullMQ under a prefix no other test uses. */
@@ -40,14 +57,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         await client.connect();
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await client.end();
+        await dropQueueKeys(name);
       },
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'fd-e2e-'));
   const url = `sqlite:${join(dir, 'flightdeck.db')}`;
+  const prefix = `fd_e2e_${randomBytes(6).toString('hex')}`;
   return {
     url,
-    env: { DATABASE_URL: url, ...queueSettings(`fd_e2e_${randomBytes(6).toString('hex')}`) },
-    drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+    env: { DATABASE_URL: url, ...queueSettings(prefix) },
+    drop: async () => {
+      rmSync(dir, { recursive: true, force: true });
+      await dropQueueKeys(prefix);
+    },
   };
 }
