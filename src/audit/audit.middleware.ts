@@ -10,6 +10,47 @@ const TARGET_TYPES: Record<string, string> = {
   operations: 'operation',
   auth: 'api_key',
 };
+/** The fixed words of the API's paths; any other segment is an id. */
+const PATH_WORDS = new Set([
+  'api',
+  'v1',
+  'deployments',
+  'async',
+  'events',
+  'rollback',
+  'operations',
+  'logs',
+  'cancel',
+  'auth',
+  'keys',
+  'whoami',
+  'audit-events',
+]);
+
+/**
+ * The route pattern of a path (`/api/v1/deployments/:id/rollback`) and the id in it. Derived from
+ * the path, so requests answered before routing (an idempotent replay) are described the same way.
+ */
+function routeOf(url: string): { pattern: string; id?: string } {
+  let id: string | undefined;
+  const segments = url
+    .split('?')[0]
+    .split('/')
+    .map((segment) => {
+      if (segment === '' || PATH_WORDS.has(segment)) return segment;
+      id ??= safeDecode(segment).replace(/[\u0000-\u001f]/g, '').slice(0, 64);
+      return ':id';
+    });
+  return { pattern: segments.join('/').slice(0, 160), id };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 type AuditedRequest = Request & { principal?: Principal };
 
@@ -20,29 +61,27 @@ export class AuditMiddleware implements NestMiddleware {
 
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
     let body: unknown;
-    if (MUTATING.has(req.method)) {
-      const send = res.json.bind(res);
-      res.json = (value: unknown) => {
-        body = value;
-        return send(value);
-      };
-    }
+    const send = res.json.bind(res);
+    res.json = (value: unknown) => {
+      body = value;
+      return send(value);
+    };
     res.on('finish', () => {
       const status = res.statusCode;
       if (!MUTATING.has(req.method) && status !== 401 && status !== 403) return;
-      const route = (req.route as { path?: string } | undefined)?.path;
-      const answer = (body ?? {}) as { id?: unknown; error?: unknown };
-      const createdId =
-        req.method === 'POST' && !req.params.id && typeof answer.id === 'string'
-          ? answer.id
-          : undefined;
+      const { pattern, id } = routeOf(req.originalUrl);
+      const answer = (body ?? {}) as { id?: unknown; deployment_id?: unknown; error?: unknown };
+      // What a POST created: the deployment (also for /async, whose body is the operation), or the key.
+      const created = typeof answer.deployment_id === 'string' ? answer.deployment_id : answer.id;
       this.audit.record({
         requestId: requestIdOf(req),
         actorKeyId: req.principal?.keyId ?? null,
         actorName: req.principal?.name ?? null,
-        action: `${req.method} ${route ?? '(no route)'}`,
-        targetType: route ? (TARGET_TYPES[route.split('/')[3]] ?? null) : null,
-        targetId: (req.params.id as string | undefined) ?? createdId ?? null,
+        action: `${req.method} ${pattern}`,
+        targetType: TARGET_TYPES[pattern.split('/')[3]] ?? null,
+        targetId:
+          id ??
+          (req.method === 'POST' && status < 300 && typeof created === 'string' ? created : null),
         status,
         errorCode: status >= 400 && typeof answer.error === 'string' ? answer.error : null,
         sourceIp: req.ip ?? null,

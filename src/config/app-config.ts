@@ -130,7 +130,7 @@ export class AppConfig {
   readonly metricsToken?: string;
   /** Origins allowed by CORS; none (CORS off) unless set. */
   readonly corsOrigins: string[];
-  /** A request still unanswered after this long gets 503. */
+  /** How long a client may take to send a whole request before the connection is closed. */
   readonly requestTimeoutMs: number;
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   readonly trustProxy: boolean;

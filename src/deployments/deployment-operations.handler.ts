@@ -83,8 +83,13 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
       message: eventMessage(operation, change),
       at: change.at,
     });
-    if (status === DeploymentStatus.Successful)
+    if (status === DeploymentStatus.Successful) {
       await this.markRolledBack(manager, operation.targetId, change.at);
+    }
+    if (finished) {
+      const kind = operation.type === ROLLBACK_OPERATION ? 'rollback' : 'rollout';
+      this.metrics.rollouts.inc({ environment: operation.scope, kind, outcome: status });
+    }
   }
 
   /** When a rollback succeeds, the deployment it rolled back ends `rolled_back`. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service';
+import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { sendError } from '../common/errors/all-exceptions.filter';
 import { IdempotencyService } from './idempotency.service';
@@ -51,7 +52,8 @@ export class IdempotencyMiddleware implements NestMiddleware {
     if (stored) {
       if (stored.responseLocation) res.setHeader('Location', stored.responseLocation);
       res.setHeader(REPLAYED_HEADER, 'true');
-      res.status(stored.responseStatus!).type('application/json').send(stored.responseBody);
+      (req as Request & { principal?: Principal }).principal = principal; // who replayed it, for the audit log
+      res.status(stored.responseStatus!).json(JSON.parse(stored.responseBody!));
       return;
     }
 

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Controller, Get, Header, Headers } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
@@ -20,7 +21,10 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  async scrape(@Headers('authorization') authorization?: string): Promise<string> {
+  async scrape(
+    @Res({ passthrough: true }) res: Response,
+    @Headers('authorization') authorization?: string,
+  ): Promise<string> {
     const token = this.config.metricsToken;
     if (token) {
       const expected = Buffer.from(`Bearer ${token}`);
@@ -31,6 +35,7 @@ export class MetricsController {
         );
       }
     }
+    res.type(this.metrics.registry.contentType);
     return this.metrics.registry.metrics();
   }
 }

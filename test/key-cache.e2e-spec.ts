@@ -1,0 +1,60 @@
+import { createKey } from './factories/keys';
+import { ADMIN_KEY, bearer, sleep, startTestApp, TestApp } from './helpers/test-app';
+
+/** The requirement: a revoked key stops working on every replica within about a second. */
+const WITHIN_MS = 1500;
+
+describe('API key cache across instances (e2e)', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    b = await startTestApp({}, a.database);
+  });
+
+  afterAll(async () => {
+    await b.close({ keepDatabase: true });
+    await a.close();
+  });
+
+  const whoami = (t: TestApp, secret: string) =>
+    t.http().get('/api/v1/auth/whoami').set(bearer(secret));
+
+  it('should refuse on instance B, within about 1 s, a key revoked through instance A', async () => {
+    const key = await createKey(a, {
+      name: 'revoked-elsewhere',
+      permissions: ['deployments:read'],
+    });
+    // B has the key in its cache, fresh, just before the revoke.
+    const before = await whoami(b, key.secret);
+    expect(before.status).toBe(200);
+    expect(before.body.id).toBe(key.id);
+
+    const revoked = await a.http().delete(`/api/v1/auth/keys/${key.id}`).set(bearer(ADMIN_KEY));
+    expect(revoked.status).toBe(204);
+    const revokedAt = Date.now();
+    expect((await whoami(a, key.secret)).status).toBe(401);
+
+    let refusedAfterMs: number | undefined;
+    while (Date.now() - revokedAt < 3 * WITHIN_MS) {
+      const res = await whoami(b, key.secret);
+      if (res.status === 401) {
+        refusedAfterMs = Date.now() - revokedAt;
+        expect(res.body.error).toBe('authentication_error');
+        expect(res.body.message).toMatch(/revoked/);
+        break;
+      }
+      expect(res.status).toBe(200);
+      await sleep(25);
+    }
+
+    expect(refusedAfterMs).toBeDefined();
+    expect(refusedAfterMs!).toBeLessThanOrEqual(WITHIN_MS);
+    // And it stays refused, on both.
+    await sleep(200);
+    expect((await whoami(b, key.secret)).status).toBe(401);
+    expect((await whoami(a, key.secret)).status).toBe(401);
+    expect((await b.http().get('/api/v1/deployments').set(bearer(key.secret))).status).toBe(401);
+  });
+});
