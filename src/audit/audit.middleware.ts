@@ -38,10 +38,15 @@ function routeOf(url: string): { pattern: string; id?: string } {
     .split('/')
     .map((segment) => {
       if (segment === '' || PATH_WORDS.has(segment)) return segment;
-      id ??= safeDecode(segment).replace(/[\u0000-\u001f]/g, '').slice(0, 64);
+      id ??= printable(safeDecode(segment)).slice(0, 64);
       return ':id';
     });
   return { pattern: segments.join('/').slice(0, 160), id };
+}
+
+/** Without control characters, which have no place in the log (and PostgreSQL refuses NUL). */
+function printable(text: string): string {
+  return [...text].filter((c) => c >= ' ').join('');
 }
 
 function safeDecode(segment: string): string {
