@@ -4,6 +4,8 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { sendError } from './common/errors/all-exceptions.filter';
 import { requestIdMiddleware } from './common/request-context';
+import { ApiError } from './common/errors/api-error';
+import { refuseUnseeable } from './common/validation';
 import { AppConfig } from './config/app-config';
 import helmet from 'helmet';
 
@@ -34,8 +36,19 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(requestIdMiddleware);
   const parseJson = json({ limit: BODY_LIMIT });
   // body-parser fails before Nest's pipeline; its errors get the same body as every other error.
+  // Bodies are checked for what class-validator cannot see before anything else walks them.
   app.use((req: Request, res: Response, next: NextFunction) =>
-    parseJson(req, res, (error?: unknown) => (error ? sendError(req, res, error) : next())),
+    parseJson(req, res, (error?: unknown) => {
+      if (error) return sendError(req, res, error);
+      const problem = refuseUnseeable(req.body);
+      if (problem)
+        return sendError(
+          req,
+          res,
+          ApiError.validation(`Invalid ${problem.field}: ${problem.message}`, [problem]),
+        );
+      next();
+    }),
   );
   const document = createOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

@@ -449,6 +449,38 @@ describe('Error contract (e2e)', () => {
     );
   });
 
+  describe('bodies class-validator cannot see into', () => {
+    it('should answer JSON nested deeper than 32 levels with 400, however deep', async () => {
+      for (const depth of [40, 5000]) {
+        const res = await t
+          .http()
+          .post('/api/v1/deployments')
+          .set(bearer(ADMIN_KEY))
+          .set('Content-Type', 'application/json')
+          .set('Idempotency-Key', `deep-${depth}`)
+          .send('['.repeat(depth) + ']'.repeat(depth));
+        expectErrorBody(res, 400, 'validation_error');
+        expect(res.body.message).toMatch(/nested deeper than 32 levels/);
+      }
+    });
+
+    it.each(['__proto__', 'constructor', 'toString', 'prototype'])(
+      'should refuse an unknown field named %s like any other unknown field',
+      async (field) => {
+        const res = await t
+          .http()
+          .post('/api/v1/deployments')
+          .set(bearer(ADMIN_KEY))
+          .set('Content-Type', 'application/json')
+          .send(`{"service":"svc-x","version":"1","environment":"staging","${field}":""}`);
+        expectErrorBody(res, 400, 'validation_error');
+        expect(res.body.details.errors).toEqual([
+          { field, message: `${field} is not a known field` },
+        ]);
+      },
+    );
+  });
+
   describe('strings holding a NUL character', () => {
     // No database stores "\u0000" in text (PostgreSQL refuses it): the pipe refuses it first, with a 400.
     it.each([

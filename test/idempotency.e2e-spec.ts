@@ -126,6 +126,8 @@ describe('Idempotency-Key (e2e)', () => {
     const replay = await deploy(key, { service, version: '2', environment: 'staging' });
     expect(replay.status).toBe(409);
     expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.request_id).toBe(replay.headers['x-request-id']);
+    expect(replay.body.request_id).not.toBe(conflict.body.request_id);
   });
 
   it('should create a key once and never store or replay its secret', async () => {

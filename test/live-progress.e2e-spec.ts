@@ -170,14 +170,19 @@ environments:
       ).toEqual([16, 17]);
     });
 
-    it.each(['after=-1', 'after=abc', 'after=1.5', 'limit=0', 'limit=5001', 'limit=x'])(
-      'should refuse %s with 400 validation_error',
-      async (query) => {
-        const res = await logs(finishedOpId, `?${query}`);
-        expect(res.status).toBe(400);
-        expect(res.body.error).toBe('validation_error');
-      },
-    );
+    it.each([
+      'after=-1',
+      'after=abc',
+      'after=1.5',
+      'after=2147483648',
+      'limit=0',
+      'limit=5001',
+      'limit=x',
+    ])('should refuse %s with 400 validation_error', async (query) => {
+      const res = await logs(finishedOpId, `?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('validation_error');
+    });
 
     it('should answer 404 resource_not_found for an unknown operation', async () => {
       for (const id of ['nope', '00000000-0000-0000-0000-000000000000']) {

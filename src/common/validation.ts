@@ -23,27 +23,45 @@ function summary(errors: FieldError[]): string {
   return `${errors.length} problems with the request: ${errors.map((e) => e.message).join('; ')}`;
 }
 
-/** The first field (dotted path) whose string value holds a NUL character, which no database stores. */
-function fieldWithNul(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || 'value' : undefined;
-  if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-      const found = fieldWithNul(inner, path ? `${path}.${key}` : key);
-      if (found) return found;
+/** JSON deeper than this is refused: no request of this API nests more than a few levels. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * What class-validator cannot see: nesting deeper than {@link MAX_JSON_DEPTH}, NUL characters
+ * (no database stores them), and keys that class-transformer drops silently (`__proto__`,
+ * `constructor`, `toString`, …). Walks iteratively, so a hostile depth cannot overflow the stack.
+ */
+export function refuseUnseeable(value: unknown): FieldError | undefined {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [
+    { value, path: '', depth: 0 },
+  ];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    const field = item.path || 'body';
+    if (typeof item.value === 'string' && item.value.includes('\u0000')) {
+      return { field, message: `${field} must not contain NUL (\\u0000) characters` };
+    }
+    if (!item.value || typeof item.value !== 'object') continue;
+    if (item.depth >= MAX_JSON_DEPTH)
+      return { field, message: `${field} is nested deeper than ${MAX_JSON_DEPTH} levels` };
+    for (const [key, inner] of Object.entries(item.value as Record<string, unknown>)) {
+      const path = item.path ? `${item.path}.${key}` : key;
+      if (key in Object.prototype || key === 'prototype')
+        return { field: path, message: `${path} is not a known field` };
+      stack.push({ value: inner, path, depth: item.depth + 1 });
     }
   }
   return undefined;
 }
 
-/** class-validator's pipe, refusing NUL characters in any body or query string first. */
+/** class-validator's pipe, after {@link refuseUnseeable}. */
 class ApiValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type === 'body' || metadata.type === 'query') {
-      const field = fieldWithNul(value);
-      if (field) {
-        const message = `${field} must not contain NUL (\\u0000) characters`;
-        throw ApiError.validation(`Invalid ${field}: ${message}`, [{ field, message }]);
-      }
+    // Bodies were checked as they were parsed (app.setup.ts); query strings are checked here.
+    if (metadata.type === 'query') {
+      const problem = refuseUnseeable(value);
+      if (problem)
+        throw ApiError.validation(`Invalid ${problem.field}: ${problem.message}`, [problem]);
     }
     return super.transform(value, metadata);
   }

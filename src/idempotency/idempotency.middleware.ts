@@ -5,6 +5,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { sendError } from '../common/errors/all-exceptions.filter';
+import { requestIdOf } from '../common/request-context';
 import { IdempotencyService } from './idempotency.service';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -53,7 +54,10 @@ export class IdempotencyMiddleware implements NestMiddleware {
       if (stored.responseLocation) res.setHeader('Location', stored.responseLocation);
       res.setHeader(REPLAYED_HEADER, 'true');
       (req as Request & { principal?: Principal }).principal = principal; // who replayed it, for the audit log
-      res.status(stored.responseStatus!).json(JSON.parse(stored.responseBody!));
+      const body = JSON.parse(stored.responseBody!) as Record<string, unknown>;
+      // A replayed error names this request, so its id matches the X-Request-Id header and the logs.
+      if (typeof body.request_id === 'string') body.request_id = requestIdOf(req);
+      res.status(stored.responseStatus!).json(body);
       return;
     }
 

@@ -12,6 +12,7 @@ export class OperationLogsQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(2_147_483_647)
   after: number = 0;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 5000, default: 1000 })
