@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Between, FindOptionsWhere, LessThanOrEqual, MoreThanOrEqual, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { pageWindow } from '../common/pagination';
+import { pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
 import { AuditEvent } from './audit-event.entity';
@@ -81,9 +81,7 @@ export class AuditService implements BeforeApplicationShutdown {
         error_code: e.errorCode,
         source_ip: e.sourceIp,
       })),
-      total,
-      page: query.page,
-      per_page: query.per_page,
+      ...pageOf(total, query),
     };
   }
 }

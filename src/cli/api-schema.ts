@@ -514,13 +514,16 @@ export interface components {
             source_ip: string | null;
         };
         AuditEventListResponseDto: {
-            audit_events: components["schemas"]["AuditEventDto"][];
-            /** @example 1 */
+            /**
+             * @description Matching items in all pages.
+             * @example 1
+             */
             total: number;
             /** @example 1 */
             page: number;
             /** @example 50 */
             per_page: number;
+            audit_events: components["schemas"]["AuditEventDto"][];
         };
         OperationTargetDto: {
             /** @example deployment */
@@ -576,13 +579,16 @@ export interface components {
             } | null;
         };
         OperationListResponseDto: {
-            operations: components["schemas"]["OperationResponseDto"][];
-            /** @example 1 */
+            /**
+             * @description Matching items in all pages.
+             * @example 1
+             */
             total: number;
             /** @example 1 */
             page: number;
             /** @example 50 */
             per_page: number;
+            operations: components["schemas"]["OperationResponseDto"][];
         };
         LogLineDto: {
             /**
@@ -659,13 +665,16 @@ export interface components {
             rollback_of: string | null;
         };
         DeploymentListResponseDto: {
-            deployments: components["schemas"]["DeploymentResponseDto"][];
-            /** @example 1 */
+            /**
+             * @description Matching items in all pages.
+             * @example 1
+             */
             total: number;
             /** @example 1 */
             page: number;
             /** @example 50 */
             per_page: number;
+            deployments: components["schemas"]["DeploymentResponseDto"][];
         };
         CreateDeploymentDto: {
             /** @example payments */

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
@@ -25,4 +25,20 @@ export class PaginationQueryDto {
 
 export function pageWindow(query: PaginationQueryDto): { skip: number; take: number } {
   return { skip: (query.page - 1) * query.per_page, take: query.per_page };
+}
+
+/** What every list answer says besides its items. */
+export class PageDto {
+  @ApiProperty({ example: 1, description: 'Matching items in all pages.' })
+  total: number;
+
+  @ApiProperty({ example: 1 })
+  page: number;
+
+  @ApiProperty({ example: 50 })
+  per_page: number;
+}
+
+export function pageOf(total: number, query: PaginationQueryDto): PageDto {
+  return { total, page: query.page, per_page: query.per_page };
 }

@@ -9,7 +9,7 @@ import {
   visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { pageWindow } from '../common/pagination';
+import { pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { Operation } from '../operations/operation.entity';
@@ -138,7 +138,7 @@ export class DeploymentsService {
   ): Promise<DeploymentListResponseDto> {
     const environments = visibleEnvironments(principal);
     if (environments && query.environment && !environments.includes(query.environment)) {
-      return { deployments: [], total: 0, page: query.page, per_page: query.per_page };
+      return { deployments: [], ...pageOf(0, query) };
     }
     const [rows, total] = await this.deployments.findAndCount({
       where: {
@@ -155,9 +155,7 @@ export class DeploymentsService {
     });
     return {
       deployments: rows.map(toDeploymentResponse),
-      total,
-      page: query.page,
-      per_page: query.per_page,
+      ...pageOf(total, query),
     };
   }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { pageWindow } from '../common/pagination';
+import { pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
@@ -106,9 +106,7 @@ export class OperationsService {
     });
     return {
       operations: rows.map(toOperationResponse),
-      total,
-      page: query.page,
-      per_page: query.per_page,
+      ...pageOf(total, query),
     };
   }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsISO8601, IsOptional, IsString, Length } from 'class-validator';
-import { PaginationQueryDto } from '../../common/pagination';
+import { PageDto, PaginationQueryDto } from '../../common/pagination';
 
 const toIso = ({ value }: { value: unknown }) =>
   typeof value === 'string' && !Number.isNaN(Date.parse(value))
@@ -103,16 +103,7 @@ export class AuditEventDto {
   source_ip: string | null;
 }
 
-export class AuditEventListResponseDto {
+export class AuditEventListResponseDto extends PageDto {
   @ApiProperty({ type: [AuditEventDto] })
   audit_events: AuditEventDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 50 })
-  per_page: number;
 }

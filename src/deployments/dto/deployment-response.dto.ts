@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { OperationResponseDto } from '../../operations/dto/operation-response.dto';
 import { DeploymentStatus } from '../deployment.entity';
+import { PageDto } from '../../common/pagination';
 
 const ID = '0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d';
 const OP_ID = '0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d';
@@ -60,18 +61,9 @@ export class DeploymentResponseDto {
   rollback_of: string | null;
 }
 
-export class DeploymentListResponseDto {
+export class DeploymentListResponseDto extends PageDto {
   @ApiProperty({ type: [DeploymentResponseDto] })
   deployments: DeploymentResponseDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 50 })
-  per_page: number;
 }
 
 export class DeploymentEventDto {

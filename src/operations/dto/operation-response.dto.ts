@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { OperationStatus } from '../operation.entity';
+import { PageDto } from '../../common/pagination';
 
 class OperationTargetDto {
   @ApiProperty({ example: 'deployment' })
@@ -78,16 +79,7 @@ export class OperationResponseDto {
   result: Record<string, unknown> | null;
 }
 
-export class OperationListResponseDto {
+export class OperationListResponseDto extends PageDto {
   @ApiProperty({ type: [OperationResponseDto] })
   operations: OperationResponseDto[];
-
-  @ApiProperty({ example: 1 })
-  total: number;
-
-  @ApiProperty({ example: 1 })
-  page: number;
-
-  @ApiProperty({ example: 50 })
-  per_page: number;
 }
