@@ -15,18 +15,10 @@ export class Database {
     if (dataSource.options.type === 'better-sqlite3') this.turns = new Mutex();
   }
 
-  get isSqlite(): boolean {
-    return this.turns !== undefined;
-  }
-
   /** Every write goes through here; `work` must not call `transaction` again. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const run = () => this.dataSource.transaction(work);
     return this.turns ? this.turns.runExclusive(run) : run();
-  }
-
-  get manager(): EntityManager {
-    return this.dataSource.manager;
   }
 }
 

@@ -14,10 +14,4 @@ export class OperationHandlerRegistry {
   find(type: string): OperationHandler | undefined {
     return this.handlers.get(type);
   }
-
-  get(type: string): OperationHandler {
-    const handler = this.handlers.get(type);
-    if (!handler) throw new Error(`No handler is registered for operations of type '${type}'`);
-    return handler;
-  }
 }
