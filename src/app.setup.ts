@@ -30,7 +30,9 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.set('etag', false); // API answers change under the same URL; hashing every body buys nothing
   app.set('trust proxy', config.trustProxy);
-  app.use(helmet());
+  // Flightdeck is often reached over plain HTTP inside a network: asking browsers to upgrade
+  // Swagger UI's own scripts to HTTPS would break it there.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   if (config.corsOrigins.length > 0)
     app.enableCors({ origin: config.corsOrigins, exposedHeaders: EXPOSED_HEADERS });
   app.use(requestIdMiddleware);
@@ -62,7 +64,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .setTitle('Flightdeck')
       .setDescription(
         'A self-hosted deployment control plane: deploy a version of a service to an environment, ' +
-          'follow the rollout, roll back, and see who did what. Every error has the `ErrorResponse` body.',
+          'follow the rollout, roll back, and see who did what. Every error has the `ErrorResponseDto` body.',
       )
       .setVersion('1.0.0')
       .setLicense('UNLICENSED', 'https://choosealicense.com/no-permission/')

@@ -291,6 +291,8 @@ describe('Observability (e2e)', () => {
         expect(res.headers['x-powered-by']).toBeUndefined();
         expect(res.headers['x-content-type-options']).toBe('nosniff');
         expect(res.headers['content-security-policy']).toEqual(expect.any(String));
+        // Plain-HTTP installations must keep a working Swagger UI.
+        expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
         expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
         expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
       }
