@@ -151,6 +151,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private async ensureBootstrapKey(): Promise<void> {
     const admin = { name: 'admin', permissions: ALL_PERMISSIONS, environments: [ALL_ENVIRONMENTS] };
     if (this.config.adminKey) {
+      if (this.config.adminKey.length < 24) {
+        this.logger.warn(
+          'FLIGHTDECK_ADMIN_KEY is short; use a long random secret (e.g. openssl rand -base64 32)',
+        );
+      }
       const existing = await this.keys.findOneBy({ secretHash: hashSecret(this.config.adminKey) });
       if (existing) {
         if (existing.revokedAt)

@@ -41,8 +41,8 @@ class EnvironmentVariables {
   REDIS_URL?: string;
 
   @IsOptional()
-  @Matches(/^\S{16,}$/, {
-    message: 'FLIGHTDECK_ADMIN_KEY must be at least 16 characters without spaces',
+  @Matches(/^[\x21-\x7e]{1,512}$/, {
+    message: 'FLIGHTDECK_ADMIN_KEY must be 1-512 printable ASCII characters without spaces',
   })
   FLIGHTDECK_ADMIN_KEY?: string;
 
@@ -79,8 +79,8 @@ class EnvironmentVariables {
   FLIGHTDECK_RATE_LIMIT_PER_MINUTE = 1200;
 
   @IsOptional()
-  @Matches(/^\S{16,}$/, {
-    message: 'FLIGHTDECK_METRICS_TOKEN must be at least 16 characters without spaces',
+  @Matches(/^[\x21-\x7e]{1,512}$/, {
+    message: 'FLIGHTDECK_METRICS_TOKEN must be 1-512 printable ASCII characters without spaces',
   })
   FLIGHTDECK_METRICS_TOKEN?: string;
 
@@ -94,10 +94,6 @@ class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false'])
   FLIGHTDECK_TRUST_PROXY = 'false';
-
-  @IsOptional()
-  @IsIn(['development', 'production', 'test'])
-  NODE_ENV?: string;
 }
 
 export type DatabaseSettings =
