@@ -24,7 +24,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!required) throw ApiError.forbidden('This route declares no permission and is closed');
 
     const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const principal = await this.apiKeys.authenticateHeader(request.headers.authorization);
+    const principal = await this.apiKeys.authenticateRequest(request);
     request.principal = principal;
     const missing = required.filter((p) => !principal.permissions.includes(p));
     if (missing.length > 0) {

@@ -27,6 +27,7 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
+  private readonly byRequest = new WeakMap<object, Promise<Principal>>();
   private readonly recent = new LRUCache<string, { key: ApiKey | null }>({
     max: 10_000,
     ttl: KEY_CACHE_MS,
@@ -43,8 +44,22 @@ export class ApiKeysService implements OnApplicationBootstrap {
     await this.ensureBootstrapKey();
   }
 
+  /**
+   * The principal of a request, authenticated once however many places ask (the rate limiter,
+   * the idempotency middleware, the guard): the answer, or the 401, is kept for that request.
+   */
+  authenticateRequest(req: { headers: { authorization?: string } }): Promise<Principal> {
+    let answer = this.byRequest.get(req);
+    if (!answer) {
+      answer = this.authenticateHeader(req.headers.authorization);
+      answer.catch(() => undefined); // a caller that ignores the failure must not leave it unhandled
+      this.byRequest.set(req, answer);
+    }
+    return answer;
+  }
+
   /** The principal behind an `Authorization: Bearer <secret>` header; every failure is a 401 with a reason. */
-  async authenticateHeader(header: string | undefined): Promise<Principal> {
+  private async authenticateHeader(header: string | undefined): Promise<Principal> {
     if (!header) {
       throw ApiError.unauthenticated(
         'Missing Authorization header; send "Authorization: Bearer <api key>"',

@@ -31,9 +31,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override async getTracker(req: Request): Promise<string> {
-    const principal = await this.apiKeys
-      .authenticateHeader(req.headers.authorization)
-      .catch(() => undefined);
+    const principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
     return principal ? `key:${principal.keyId}` : `ip:${req.ip}`;
   }
 

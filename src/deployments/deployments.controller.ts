@@ -28,7 +28,12 @@ import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
 import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
 import { ResourceIdPipe } from '../common/resource-id.pipe';
 
-const operationPath = (id: string) => `/api/v1/operations/${id}`;
+/** The absolute URL to poll an operation at, also set as `Location`. */
+function pointAtOperation(req: Request, res: Response, operationId: string): string {
+  const statusUrl = absoluteUrl(req, `/api/v1/operations/${operationId}`);
+  res.location(statusUrl);
+  return statusUrl;
+}
 
 @ApiTags('deployments')
 @Controller('api/v1/deployments')
@@ -93,8 +98,7 @@ export class DeploymentsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedDeploymentResponseDto> {
     const { deployment, operation } = await this.deployments.create(principal, dto);
-    const statusUrl = absoluteUrl(req, operationPath(operation.id));
-    res.location(statusUrl);
+    const statusUrl = pointAtOperation(req, res, operation.id);
     return {
       ...toOperationResponse(operation),
       operation_id: operation.id,
@@ -164,8 +168,7 @@ export class DeploymentsController {
       id,
       dto.reason ?? null,
     );
-    const statusUrl = absoluteUrl(req, operationPath(operation.id));
-    res.location(statusUrl);
+    const statusUrl = pointAtOperation(req, res, operation.id);
     return {
       deployment_id: id,
       rollback_id: deployment.id,

@@ -39,9 +39,7 @@ export class IdempotencyMiddleware implements NestMiddleware {
       );
     }
     // Unauthenticated requests go on to the guard, which refuses them.
-    const principal = await this.apiKeys
-      .authenticateHeader(req.headers.authorization)
-      .catch(() => undefined);
+    const principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
     if (!principal) return next();
 
     let stored;
