@@ -1,17 +1,18 @@
-// The floor: a bare NestJS app on the same platform (Express), answering a JSON body of the
-// same size as GET /api/v1/deployments/{id}, with no auth, no database, no middleware.
+// The floor: a bare NestJS app on the same platform (Express) answering, at /floor/<n>, the body
+// of the benchmark's scenario n, with no auth, no database, no middleware.
 require('reflect-metadata');
-const { Controller, Get, Module } = require('@nestjs/common');
+const { Controller, Get, Module, Param } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 
-const BODY = JSON.parse(process.env.FLOOR_BODY);
+const BODIES = JSON.parse(process.env.FLOOR_BODIES).map((body) => JSON.parse(body));
 
 class FloorController {
-  get() {
-    return BODY;
+  get(n) {
+    return BODIES[Number(n)];
   }
 }
-Reflect.decorate([Get(':id')], FloorController.prototype, 'get', Object.getOwnPropertyDescriptor(FloorController.prototype, 'get'));
+Reflect.decorate([Get(':n')], FloorController.prototype, 'get', Object.getOwnPropertyDescriptor(FloorController.prototype, 'get'));
+Param('n')(FloorController.prototype, 'get', 0);
 Controller('floor')(FloorController);
 
 class FloorModule {}

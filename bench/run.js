@@ -1,7 +1,7 @@
 // npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
-// same run it measures a bare NestJS app returning a same-sized body, and prints every figure also
-// as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
+// same run it measures a bare NestJS app returning the same body as each scenario, and prints every
+// figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -51,7 +51,7 @@ async function start(script, env) {
   let errors = '';
   child.stderr.on('data', (d) => (errors += d));
   const base = `http://127.0.0.1:${port}`;
-  const probe = script.includes('floor') ? '/floor/x' : '/healthz';
+  const probe = script.includes('floor') ? '/floor/0' : '/healthz';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited: ${errors.slice(-1000)}`);
     if (await fetch(base + probe).then((r) => r.ok).catch(() => false)) break;
@@ -84,7 +84,7 @@ async function load(title, options) {
   };
 }
 
-async function benchDatabase(kind, floor) {
+async function benchDatabase(kind) {
   const dir = mkdtempSync(join(tmpdir(), 'fd-bench-'));
   let url;
   let dropDb = async () => {};
@@ -125,7 +125,9 @@ async function benchDatabase(kind, floor) {
 
     const server = await start('dist/main.js', env);
     const idleRss = rssMb(server.pid);
-    const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    // As clients send them: a content type only with a body.
+    const headers = { authorization: `Bearer ${ADMIN}` };
+    const wrongKey = { authorization: 'Bearer fdk_wrong_key' };
     const list = await (await fetch(`${server.base}/api/v1/deployments?per_page=100`, { headers })).json();
     const ids = list.deployments.map((d) => d.id);
     const operationIds = list.deployments.map((d) => d.operation_id);
@@ -143,35 +145,52 @@ async function benchDatabase(kind, floor) {
     }
     listTimes.sort((a, b) => a - b);
 
-    const results = [];
-    results.push(await load('GET /deployments/{id}', { url: server.base, headers, requests: [{ setupRequest: cycle('/api/v1/deployments/', ids) }] }));
-    results.push(await load('GET /deployments?service&environment (page 1)', {
-      url: `${server.base}/api/v1/deployments?service=svc-7&environment=production`, headers,
-    }));
-    results.push(await load('GET /deployments?page=500 (deep page)', { url: `${server.base}/api/v1/deployments?page=500`, headers }));
-    results.push(await load('GET /deployments?page=1 (unfiltered)', { url: `${server.base}/api/v1/deployments?page=1`, headers }));
-    results.push(await load('GET /operations/{id}', { url: server.base, headers, requests: [{ setupRequest: cycle('/api/v1/operations/', operationIds) }] }));
+    // Each scenario with the body it answers (captured now), which the floor then answers too.
     let n = 0;
     const tag = randomBytes(3).toString('hex');
-    results.push(await load('POST /deployments (distinct services)', {
-      url: server.base,
-      headers,
-      expectStatus: 201,
-      requests: [{
-        method: 'POST',
-        setupRequest: (req) => ({ ...req, path: '/api/v1/deployments', body: JSON.stringify({ service: `bench-${tag}-${n++}`, version: '1.0.0', environment: 'bench' }) }),
-      }],
-    }));
-    results.push(await load('GET /deployments with a wrong key (401)', {
-      url: `${server.base}/api/v1/deployments`,
-      headers: { authorization: 'Bearer fdk_wrong_key' },
-      expectStatus: 401,
-    }));
+    const api = `${server.base}/api/v1`;
+    const scenarios = [
+      { title: 'GET /deployments/{id}', sample: `${api}/deployments/${ids[0]}`, options: { url: server.base, requests: [{ setupRequest: cycle('/api/v1/deployments/', ids) }] } },
+      { title: 'GET /deployments?service&environment (page 1)', sample: `${api}/deployments?service=svc-7&environment=production`, options: { url: `${api}/deployments?service=svc-7&environment=production` } },
+      { title: 'GET /deployments?page=500 (deep page)', sample: `${api}/deployments?page=500`, options: { url: `${api}/deployments?page=500` } },
+      { title: 'GET /deployments?page=1 (unfiltered)', sample: `${api}/deployments?page=1`, options: { url: `${api}/deployments?page=1` } },
+      { title: 'GET /operations/{id}', sample: `${api}/operations/${operationIds[0]}`, options: { url: server.base, requests: [{ setupRequest: cycle('/api/v1/operations/', operationIds) }] } },
+      {
+        title: 'POST /deployments (distinct services)',
+        sample: `${api}/deployments/${ids[0]}`,
+        options: {
+          url: server.base,
+          expectStatus: 201,
+          headers: { ...headers, 'content-type': 'application/json' },
+          requests: [{
+            method: 'POST',
+            setupRequest: (req) => ({ ...req, path: '/api/v1/deployments', body: JSON.stringify({ service: `bench-${tag}-${n++}`, version: '1.0.0', environment: 'bench' }) }),
+          }],
+        },
+      },
+      { title: 'GET /deployments with a wrong key (401)', sample: `${api}/deployments`, sampleHeaders: wrongKey, options: { url: `${api}/deployments`, headers: wrongKey, expectStatus: 401 } },
+    ];
+    const results = [];
+    for (const scenario of scenarios) {
+      scenario.body = await (await fetch(scenario.sample, { headers: scenario.sampleHeaders ?? headers })).text();
+      results.push(await load(scenario.title, { headers, ...scenario.options }));
+    }
     const loadedRss = rssMb(server.pid);
     await server.stop();
-    for (const r of results) r.ratio_to_floor = +(r.requests_per_second / floor.requests_per_second).toFixed(2);
+
+    // The floor, with the service stopped: a bare NestJS app answering each scenario's body.
+    const floorServer = await start('bench/floor.js', { FLOOR_BODIES: JSON.stringify(scenarios.map((s) => s.body)) });
+    for (const [i, r] of results.entries()) {
+      const floor = await load(`floor for ${r.scenario}`, { url: `${floorServer.base}/floor/${i}` });
+      r.floor_requests_per_second = floor.requests_per_second;
+      r.body_bytes = Buffer.byteLength(scenarios[i].body);
+      r.ratio_to_floor = +(r.requests_per_second / floor.requests_per_second).toFixed(2);
+    }
+    const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
+    await floorServer.stop();
     return {
       database: kind,
+      floor,
       rows: ROWS,
       seed_seconds: seedSeconds,
       startup_ms: server.startupMs,
@@ -186,7 +205,7 @@ async function benchDatabase(kind, floor) {
   }
 }
 
-function targets(run, floor) {
+function targets(run) {
   const by = (name) => run.scenarios.find((s) => s.scenario.startsWith(name));
   const read = by('GET /deployments/{id}');
   const op = by('GET /operations/{id}');
@@ -205,36 +224,21 @@ function targets(run, floor) {
 
 async function main() {
   const started = Date.now();
-  // The floor answers the same body as GET /deployments/{id}.
-  const sample = {
-    id: '01a21513-97f5-752e-b8c7-1c1175703548', service: 'svc-7', version: '1.4.2', environment: 'production',
-    status: 'successful', description: null, created_by: 'seed', created_at: '2026-11-25T10:30:00.000Z',
-    started_at: '2026-11-25T10:30:00.000Z', finished_at: '2026-11-25T10:30:30.000Z', duration_seconds: 30,
-    operation_id: '01a21513-97f5-752e-b8c7-1c1175703549', rollback_of: null,
-  };
-  const floorServer = await start('bench/floor.js', { FLOOR_BODY: JSON.stringify(sample) });
-  const floor = await load('floor: bare NestJS, same JSON body', { url: `${floorServer.base}/floor/x` });
-  floor.ratio_to_floor = 1;
-  floor.startup_ms = floorServer.startupMs;
-  floor.idle_rss_mb = +rssMb(floorServer.pid).toFixed(1);
-  await floorServer.stop();
-
   const runs = [];
   for (const kind of DATABASES) {
-    const run = await benchDatabase(kind, floor);
-    run.targets = targets(run, floor);
+    const run = await benchDatabase(kind);
+    run.targets = targets(run);
     runs.push(run);
   }
 
   console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario, ${require('node:os').cpus().length} cores`);
-  console.log(`floor: ${floor.requests_per_second} req/s, p50 ${floor.p50_ms} ms, p99 ${floor.p99_ms} ms (start-up ${floor.startup_ms} ms, idle RSS ${floor.idle_rss_mb} MB)\n`);
   for (const run of runs) {
-    console.log(`== ${run.database}: seeded in ${run.seed_seconds}s; start-up ${run.startup_ms} ms (${(run.startup_ms / floor.startup_ms).toFixed(1)}x floor); idle RSS ${run.idle_rss_mb} MB; RSS after load ${run.rss_after_load_mb} MB; list on ${ROWS} rows: median ${run.list_ms_median} ms, p90 ${run.list_ms_p90} ms`);
-    console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'x floor': s.ratio_to_floor, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, errors: s.errors })));
+    console.log(`== ${run.database}: seeded in ${run.seed_seconds}s; start-up ${run.startup_ms} ms (floor ${run.floor.startup_ms} ms); idle RSS ${run.idle_rss_mb} MB (floor ${run.floor.idle_rss_mb} MB); RSS after load ${run.rss_after_load_mb} MB; list on ${ROWS} rows: median ${run.list_ms_median} ms, p90 ${run.list_ms_p90} ms`);
+    console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'floor req/s': s.floor_requests_per_second, 'x floor': s.ratio_to_floor, 'body B': s.body_bytes, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, errors: s.errors })));
     for (const t of run.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
     console.log('');
   }
-  const results = { at: new Date().toISOString(), rows: ROWS, duration_seconds: DURATION, connections: CONNECTIONS, floor, runs, total_seconds: (Date.now() - started) / 1000 };
+  const results = { at: new Date().toISOString(), rows: ROWS, duration_seconds: DURATION, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote bench/results.json (${results.total_seconds.toFixed(0)} s in all)`);
 }

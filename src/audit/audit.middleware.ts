@@ -2,6 +2,7 @@ import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal } from '../auth/principal';
 import { requestIdOf } from '../common/request-context';
+import { errorCodeOf } from '../common/errors/all-exceptions.filter';
 import { AuditService } from './audit.service';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -65,17 +66,23 @@ export class AuditMiddleware implements NestMiddleware {
   constructor(private readonly audit: AuditService) {}
 
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
+    const mutating = MUTATING.has(req.method);
     let body: unknown;
-    const send = res.json.bind(res);
-    res.json = (value: unknown) => {
-      body = value;
-      return send(value);
-    };
-    res.on('finish', () => {
+    if (mutating) {
+      // The answer names what a POST created (and a replayed error, its code).
+      const send = res.json.bind(res);
+      res.json = (value: unknown) => {
+        body = value;
+        return send(value);
+      };
+    }
+    res.once('finish', () => {
       const status = res.statusCode;
-      if (!MUTATING.has(req.method) && status !== 401 && status !== 403) return;
+      if (!mutating && status !== 401 && status !== 403) return;
       const { pattern, id } = routeOf(req.originalUrl);
       const answer = (body ?? {}) as { id?: unknown; deployment_id?: unknown; error?: unknown };
+      // A replayed answer (idempotency) names its error only in its body.
+      const replayedError = typeof answer.error === 'string' ? answer.error : null;
       // What a POST created: the deployment (also for /async, whose body is the operation), or the key.
       const created = typeof answer.deployment_id === 'string' ? answer.deployment_id : answer.id;
       this.audit.record({
@@ -88,7 +95,7 @@ export class AuditMiddleware implements NestMiddleware {
           id ??
           (req.method === 'POST' && status < 300 && typeof created === 'string' ? created : null),
         status,
-        errorCode: status >= 400 && typeof answer.error === 'string' ? answer.error : null,
+        errorCode: status >= 400 ? (errorCodeOf(res) ?? replayedError) : null,
         sourceIp: req.ip ?? null,
       });
     });

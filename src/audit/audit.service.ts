@@ -63,10 +63,12 @@ export class AuditService implements BeforeApplicationShutdown {
             ? { at: LessThanOrEqual(query.until) }
             : {}),
     };
+    const { limit, offset } = pageWindow(query);
     const [rows, total] = await this.events.findAndCount({
       where,
       order: { at: 'DESC', id: 'DESC' },
-      ...pageWindow(query),
+      take: limit,
+      skip: offset,
     });
     return {
       audit_events: rows.map((e) => ({

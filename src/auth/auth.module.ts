@@ -22,7 +22,6 @@ import { redisConnection } from '../common/redis';
         throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimitPerMinute) }],
         // One budget per caller across all routes (the default would be per route).
         generateKey: (_context, tracker) => tracker,
-        skipIf: () => config.rateLimitPerMinute === 0,
         // With Redis the budget is shared by every replica.
         storage: config.redisUrl
           ? rateLimitStorage(config.redisUrl, config.queuePrefix)

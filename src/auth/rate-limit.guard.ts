@@ -12,6 +12,7 @@ import type { Request } from 'express';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { ApiKeysService } from './api-keys.service';
+import { AppConfig } from '../config/app-config';
 
 /**
  * `@nestjs/throttler` per API key, or per client address for requests without a valid key, with
@@ -26,8 +27,15 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly config: AppConfig,
   ) {
     super(options, storage, reflector);
+  }
+
+  /** With no limit set (`FLIGHTDECK_RATE_LIMIT_PER_MINUTE=0`), nothing to count or check. */
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.config.rateLimitPerMinute === 0) return Promise.resolve(true);
+    return super.canActivate(context);
   }
 
   protected override async getTracker(req: Request): Promise<string> {

@@ -23,8 +23,8 @@ export class PaginationQueryDto {
   per_page: number = 50;
 }
 
-export function pageWindow(query: PaginationQueryDto): { skip: number; take: number } {
-  return { skip: (query.page - 1) * query.per_page, take: query.per_page };
+export function pageWindow(query: PaginationQueryDto): { limit: number; offset: number } {
+  return { limit: query.per_page, offset: (query.page - 1) * query.per_page };
 }
 
 /** What every list answer says besides its items. */

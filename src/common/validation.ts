@@ -54,11 +54,21 @@ export function refuseUnseeable(value: unknown): FieldError | undefined {
   return undefined;
 }
 
+function isEmptyObject(value: unknown): boolean {
+  if (!value || typeof value !== 'object') return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
+}
+
 /** class-validator's pipe, after {@link refuseUnseeable}. */
 class ApiValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Bodies were checked as they were parsed (app.setup.ts); query strings are checked here.
     if (metadata.type === 'query') {
+      // No query string: the DTO's defaults, which are valid by construction (a spec checks
+      // every query DTO), without class-transformer and class-validator on every plain GET.
+      if (isEmptyObject(value) && metadata.metatype && metadata.metatype !== Object)
+        return Promise.resolve(new (metadata.metatype as new () => unknown)());
       const problem = refuseUnseeable(value);
       if (problem)
         throw ApiError.validation(`Invalid ${problem.field}: ${problem.message}`, [problem]);

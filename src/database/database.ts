@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Mutex } from 'async-mutex';
-import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryFailedError } from 'typeorm';
+import { EntityReader } from './entity-reader';
 
 /**
  * Runs units of work in a transaction. better-sqlite3 gives TypeORM a single connection, on which
@@ -13,6 +14,11 @@ export class Database {
 
   constructor(readonly dataSource: DataSource) {
     if (dataSource.options.type === 'better-sqlite3') this.turns = new Mutex();
+  }
+
+  /** The prepared hot reads of an entity (see {@link EntityReader}). */
+  reader<T extends ObjectLiteral>(target: EntityTarget<T>): EntityReader<T> {
+    return new EntityReader(this.dataSource, target);
   }
 
   /** Every write goes through here; `work` must not call `transaction` again. */

@@ -12,6 +12,7 @@ import { ApiError } from '../common/errors/api-error';
 import { pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
+import { EntityReader } from '../database/entity-reader';
 import { Operation } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
 import { DeploymentEvent } from './deployment-event.entity';
@@ -45,12 +46,16 @@ export interface StartedDeployment {
 
 @Injectable()
 export class DeploymentsService {
+  private readonly reader: EntityReader<Deployment>;
+
   constructor(
     @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
     @InjectRepository(DeploymentEvent) private readonly events: Repository<DeploymentEvent>,
     private readonly db: Database,
     private readonly operations: OperationsService,
-  ) {}
+  ) {
+    this.reader = db.reader(Deployment);
+  }
 
   create(principal: Principal, dto: CreateDeploymentDto): Promise<StartedDeployment> {
     assertEnvironmentAllowed(principal, dto.environment);
@@ -125,7 +130,7 @@ export class DeploymentsService {
   }
 
   async get(principal: Principal, id: string): Promise<Deployment> {
-    const deployment = await this.deployments.findOneBy({ id });
+    const deployment = await this.reader.findOne({ id });
     if (!deployment || !canAccessEnvironment(principal, deployment.environment)) {
       throw ApiError.notFound('Deployment', id);
     }
@@ -140,19 +145,22 @@ export class DeploymentsService {
     if (environments && query.environment && !environments.includes(query.environment)) {
       return { deployments: [], ...pageOf(0, query) };
     }
-    const [rows, total] = await this.deployments.findAndCount({
-      where: {
-        ...(query.service ? { service: query.service } : {}),
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.environment
-          ? { environment: query.environment }
-          : environments
-            ? { environment: In(environments) }
-            : {}),
-      },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      ...pageWindow(query),
-    });
+    const where = {
+      service: query.service,
+      status: query.status,
+      environment: query.environment ?? environments,
+    };
+    const [rows, total] = await Promise.all([
+      this.reader.find({
+        where,
+        order: [
+          ['createdAt', 'DESC'],
+          ['id', 'DESC'],
+        ],
+        ...pageWindow(query),
+      }),
+      this.reader.count(where),
+    ]);
     return {
       deployments: rows.map(toDeploymentResponse),
       ...pageOf(total, query),

@@ -1,17 +1,48 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { PinoLogger } from 'nestjs-pino';
+import type { Principal } from '../auth/principal';
+import { requestIdOf } from '../common/request-context';
 import { Metrics } from './metrics';
 
-/** Times every request into the latency histogram, labelled by route pattern (never raw paths). */
+/**
+ * Once a response is sent: times it into the latency histogram, labelled by route pattern (never
+ * raw paths), and writes the request's log line. One listener does both; below `info` the line
+ * is skipped before anything is built for it.
+ */
 @Injectable()
 export class HttpObserverMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly log: PinoLogger,
+  ) {}
 
-  use(req: Request, res: Response, next: NextFunction): void {
-    const stop = this.metrics.httpDuration.startTimer();
-    res.on('finish', () => {
+  use(req: Request & { principal?: Principal }, res: Response, next: NextFunction): void {
+    const started = performance.now();
+    res.once('finish', () => {
+      const milliseconds = performance.now() - started;
+      const status = res.statusCode;
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      stop({ method: req.method, route, status: String(res.statusCode) });
+      this.metrics.httpDuration.observe(
+        { method: req.method, route, status: String(status) },
+        milliseconds / 1000,
+      );
+      const level = status >= 500 ? 'error' : 'info';
+      if (!this.log.logger.isLevelEnabled(level)) return;
+      this.log.logger[level](
+        {
+          req: {
+            id: requestIdOf(req),
+            method: req.method,
+            url: req.originalUrl,
+            remote_address: req.socket.remoteAddress,
+          },
+          res: { status },
+          key_id: req.principal?.keyId,
+          responseTime: Math.round(milliseconds),
+        },
+        'request completed',
+      );
     });
     next();
   }

@@ -4,6 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
+import { EntityReader } from '../database/entity-reader';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 
@@ -24,11 +25,16 @@ type Expectation = Partial<Pick<Operation, 'runnerId' | 'heartbeatAt'>>;
  */
 @Injectable()
 export class OperationStore {
+  /** The hot reads (an operation by id, a page of the list). */
+  readonly reader: EntityReader<Operation>;
+
   constructor(
     @InjectRepository(Operation) readonly repository: Repository<Operation>,
     private readonly db: Database,
     private readonly handlers: OperationHandlerRegistry,
-  ) {}
+  ) {
+    this.reader = db.reader(Operation);
+  }
 
   /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
   async createIn(
@@ -120,7 +126,7 @@ export class OperationStore {
   }
 
   findById(id: string): Promise<Operation | null> {
-    return this.repository.findOneBy({ id });
+    return this.reader.findOne({ id });
   }
 
   /** Flags a running operation to stop; its runner notices and ends it `cancelled`. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { pageOf, pageWindow } from '../common/pagination';
@@ -95,15 +95,18 @@ export class OperationsService {
     query: ListOperationsQueryDto,
   ): Promise<OperationListResponseDto> {
     const environments = visibleEnvironments(principal);
-    const [rows, total] = await this.store.repository.findAndCount({
-      where: {
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.type ? { type: query.type } : {}),
-        ...(environments ? { scope: In(environments) } : {}),
-      },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      ...pageWindow(query),
-    });
+    const where = { status: query.status, type: query.type, scope: environments };
+    const [rows, total] = await Promise.all([
+      this.store.reader.find({
+        where,
+        order: [
+          ['createdAt', 'DESC'],
+          ['id', 'DESC'],
+        ],
+        ...pageWindow(query),
+      }),
+      this.store.reader.count(where),
+    ]);
     return {
       operations: rows.map(toOperationResponse),
       ...pageOf(total, query),

@@ -17,7 +17,7 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { toApiError, sendError } from './all-exceptions.filter';
+import { errorCodeOf, toApiError, sendError } from './all-exceptions.filter';
 import { ApiError } from './api-error';
 import { ErrorCode } from './error-code.enum';
 
@@ -38,6 +38,7 @@ class RecordedResponse {
   headers: Record<string, string> = {};
   headersSent = false;
   ended = false;
+  locals: Record<string, unknown> = {};
 
   status(code: number): this {
     this.statusCode = code;
@@ -196,6 +197,12 @@ describe('sendError', () => {
   beforeEach(() => {
     log = new RecordingLogger();
     Logger.overrideLogger(log);
+  });
+
+  it('should note the error code on the response for the audit log', () => {
+    const response = send(ApiError.unauthenticated('Invalid API key'));
+
+    expect(errorCodeOf(response as unknown as Response)).toBe(ErrorCode.AuthenticationError);
   });
 
   it('should write the status and the contract body of an ApiError', () => {

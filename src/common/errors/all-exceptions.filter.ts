@@ -72,6 +72,7 @@ export function sendError(request: Request, response: Response, exception: unkno
     const detail = exception instanceof Error ? exception.stack : String(exception);
     logger.error(`request ${requestId} failed: ${detail}`);
   }
+  response.locals.errorCode = error.code;
   if (response.headersSent) {
     response.end();
     return;
@@ -84,6 +85,11 @@ export function sendError(request: Request, response: Response, exception: unkno
     timestamp: new Date().toISOString(),
     request_id: requestId,
   });
+}
+
+/** The error code a response was answered with, if it was an error. */
+export function errorCodeOf(response: Response): ErrorCode | undefined {
+  return (response.locals as { errorCode?: ErrorCode }).errorCode;
 }
 
 /** Catches everything thrown inside Nest's pipeline and answers with {@link sendError}. */
