@@ -60,7 +60,9 @@ export class OperationsController {
     @Query() query: GetOperationQueryDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<OperationResponseDto> {
-    return this.operations.get(principal, id, query.wait ?? 0, closedSignal(res));
+    // Only a long-poll needs to know when the client leaves.
+    const wait = query.wait ?? 0;
+    return this.operations.get(principal, id, wait, wait > 0 ? closedSignal(res) : undefined);
   }
 
   @Get(':id/logs')
