@@ -23,6 +23,12 @@ export class PaginationQueryDto {
   per_page: number = 50;
 }
 
+/** Lists are newest first; the id breaks ties between rows created in the same millisecond. */
+export const NEWEST_FIRST: Array<['createdAt' | 'id', 'DESC']> = [
+  ['createdAt', 'DESC'],
+  ['id', 'DESC'],
+];
+
 export function pageWindow(query: PaginationQueryDto): { limit: number; offset: number } {
   return { limit: query.per_page, offset: (query.page - 1) * query.per_page };
 }

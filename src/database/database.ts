@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Mutex } from 'async-mutex';
 import { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryFailedError } from 'typeorm';
-import { EntityReader } from './entity-reader';
+import { EntityTable } from './entity-table';
 
 /**
  * Runs units of work in a transaction. better-sqlite3 gives TypeORM a single connection, on which
@@ -16,9 +16,9 @@ export class Database {
     if (dataSource.options.type === 'better-sqlite3') this.turns = new Mutex();
   }
 
-  /** The prepared hot reads of an entity (see {@link EntityReader}). */
-  reader<T extends ObjectLiteral>(target: EntityTarget<T>): EntityReader<T> {
-    return new EntityReader(this.dataSource, target);
+  /** The prepared hot path of an entity's table (see {@link EntityTable}). */
+  table<T extends ObjectLiteral>(target: EntityTarget<T>): EntityTable<T> {
+    return new EntityTable(this.dataSource, target);
   }
 
   /** Every write goes through here; `work` must not call `transaction` again. */

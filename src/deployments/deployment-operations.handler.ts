@@ -1,13 +1,11 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { DriversService } from '../drivers/drivers.service';
 import { Metrics } from '../observability/metrics';
 import { OperationContext, OperationHandler, StatusChange } from '../operations/operation-handler';
 import { Operation, OperationResult, OperationStatus } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
-import { DeploymentEvent } from './deployment-event.entity';
-import { Deployment, DeploymentStatus } from './deployment.entity';
+import { DeploymentStatus } from './deployment.entity';
 import { DeploymentsService, ROLLBACK_OPERATION, ROLLOUT_OPERATION } from './deployments.service';
 
 const DEPLOYMENT_STATUS: Record<OperationStatus, DeploymentStatus> = {
@@ -25,7 +23,6 @@ const DEPLOYMENT_STATUS: Record<OperationStatus, DeploymentStatus> = {
 @Injectable()
 export class DeploymentOperationsHandler implements OperationHandler, OnModuleInit {
   constructor(
-    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
     private readonly deploymentsService: DeploymentsService,
     private readonly operations: OperationsService,
     private readonly drivers: DriversService,
@@ -38,11 +35,12 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
   }
 
   async execute(operation: Operation, context: OperationContext): Promise<OperationResult> {
-    const deployment = await this.deployments.findOneByOrFail({ id: operation.targetId });
+    const deployment = await this.deploymentsService.findById(operation.targetId);
+    if (!deployment) throw new Error(`deployment ${operation.targetId} does not exist`);
     const isRollback = deployment.rollbackOf !== null;
     const previous = isRollback
-      ? await this.deployments.findOneBy({ id: deployment.rollbackOf! })
-      : await this.deploymentsService.lastSuccessfulBefore(this.deployments.manager, deployment);
+      ? await this.deploymentsService.findById(deployment.rollbackOf!)
+      : await this.deploymentsService.lastSuccessfulBefore(deployment);
     await this.drivers.driverFor(deployment.environment).deploy(
       {
         deploymentId: deployment.id,
@@ -72,18 +70,13 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
     const status = DEPLOYMENT_STATUS[change.status];
     if (status === DeploymentStatus.Pending) return;
     const finished = status !== DeploymentStatus.InProgress;
-    await manager.update(
-      Deployment,
-      { id: operation.targetId },
-      { status, ...(finished ? { finishedAt: change.at } : { startedAt: change.at }) },
-    );
-    await manager.insert(DeploymentEvent, {
-      deploymentId: operation.targetId,
+    await this.deploymentsService.recordStatus(manager, operation.targetId, {
       status,
       message: eventMessage(operation, change),
       at: change.at,
+      ...(finished ? { finishedAt: change.at } : { startedAt: change.at }),
     });
-    if (status === DeploymentStatus.Successful) {
+    if (status === DeploymentStatus.Successful && operation.type === ROLLBACK_OPERATION) {
       await this.markRolledBack(manager, operation.targetId, change.at);
     }
     if (finished) {
@@ -98,15 +91,9 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
     rollbackId: string,
     at: string,
   ): Promise<void> {
-    const rollback = await manager.findOneByOrFail(Deployment, { id: rollbackId });
-    if (!rollback.rollbackOf) return;
-    await manager.update(
-      Deployment,
-      { id: rollback.rollbackOf },
-      { status: DeploymentStatus.RolledBack },
-    );
-    await manager.insert(DeploymentEvent, {
-      deploymentId: rollback.rollbackOf,
+    const rollback = await this.deploymentsService.findById(rollbackId, manager);
+    if (!rollback?.rollbackOf) return;
+    await this.deploymentsService.recordStatus(manager, rollback.rollbackOf, {
       status: DeploymentStatus.RolledBack,
       message: `Rolled back to version ${rollback.version} by deployment ${rollback.id}`,
       at,

@@ -29,7 +29,7 @@ export class DeploymentRollbackService {
     return this.deploymentsService.start(principal, async (manager) => {
       const current = await manager.findOneByOrFail(Deployment, { id });
       assertCanBeRolledBack(current);
-      const target = await this.deploymentsService.lastSuccessfulBefore(manager, current);
+      const target = await this.deploymentsService.lastSuccessfulBefore(current, manager);
       if (!target) {
         throw ApiError.conflict(
           `Nothing to roll back to: no successful deployment of ${current.service} to ${current.environment} came before ${id}`,

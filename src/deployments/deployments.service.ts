@@ -9,10 +9,10 @@ import {
   visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { pageOf, pageWindow } from '../common/pagination';
+import { NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
-import { EntityReader } from '../database/entity-reader';
+import { EntityTable } from '../database/entity-table';
 import { Operation } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
 import { DeploymentEvent } from './deployment-event.entity';
@@ -46,7 +46,8 @@ export interface StartedDeployment {
 
 @Injectable()
 export class DeploymentsService {
-  private readonly reader: EntityReader<Deployment>;
+  private readonly table: EntityTable<Deployment>;
+  private readonly eventsTable: EntityTable<DeploymentEvent>;
 
   constructor(
     @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
@@ -54,7 +55,8 @@ export class DeploymentsService {
     private readonly db: Database,
     private readonly operations: OperationsService,
   ) {
-    this.reader = db.reader(Deployment);
+    this.table = db.table(Deployment);
+    this.eventsTable = db.table(DeploymentEvent);
   }
 
   create(principal: Principal, dto: CreateDeploymentDto): Promise<StartedDeployment> {
@@ -101,8 +103,8 @@ export class DeploymentsService {
           operationId: uuidv7(),
           rollbackOf: planned.rollbackOf,
         });
-        await manager.insert(Deployment, deployment);
-        await manager.insert(DeploymentEvent, {
+        await this.table.insert(manager, deployment);
+        await this.eventsTable.insert(manager, {
           deploymentId: deployment.id,
           status: DeploymentStatus.Pending,
           message: planned.message,
@@ -129,8 +131,26 @@ export class DeploymentsService {
     }
   }
 
+  /** A deployment by id, in `manager`'s transaction when given. */
+  findById(id: string, manager?: EntityManager): Promise<Deployment | null> {
+    return this.table.findOne({ id }, manager);
+  }
+
+  /** Moves a deployment to `status` and records the event, in the caller's transaction. */
+  async recordStatus(
+    manager: EntityManager,
+    id: string,
+    change: { status: DeploymentStatus; message: string; at: string } & Partial<
+      Pick<Deployment, 'startedAt' | 'finishedAt'>
+    >,
+  ): Promise<void> {
+    const { status, message, at, ...times } = change;
+    await this.table.update(manager, { id }, { status, ...times });
+    await this.eventsTable.insert(manager, { deploymentId: id, status, message, at });
+  }
+
   async get(principal: Principal, id: string): Promise<Deployment> {
-    const deployment = await this.reader.findOne({ id });
+    const deployment = await this.table.findOne({ id });
     if (!deployment || !canAccessEnvironment(principal, deployment.environment)) {
       throw ApiError.notFound('Deployment', id);
     }
@@ -151,15 +171,12 @@ export class DeploymentsService {
       environment: query.environment ?? environments,
     };
     const [rows, total] = await Promise.all([
-      this.reader.find({
+      this.table.find({
         where,
-        order: [
-          ['createdAt', 'DESC'],
-          ['id', 'DESC'],
-        ],
+        order: NEWEST_FIRST,
         ...pageWindow(query),
       }),
-      this.reader.count(where),
+      this.table.count(where),
     ]);
     return {
       deployments: rows.map(toDeploymentResponse),
@@ -174,21 +191,24 @@ export class DeploymentsService {
   }
 
   /** The last successful deployment of the same service and environment before `deployment`. */
-  lastSuccessfulBefore(manager: EntityManager, deployment: Deployment): Promise<Deployment | null> {
-    return manager
-      .createQueryBuilder(Deployment, 'd')
-      .where('d.service = :service AND d.environment = :environment AND d.status = :status', {
-        service: deployment.service,
-        environment: deployment.environment,
-        status: DeploymentStatus.Successful,
-      })
-      .andWhere('(d.created_at < :createdAt OR (d.created_at = :createdAt AND d.id < :id))', {
-        createdAt: deployment.createdAt,
-        id: deployment.id,
-      })
-      .orderBy('d.created_at', 'DESC')
-      .addOrderBy('d.id', 'DESC')
-      .getOne();
+  async lastSuccessfulBefore(
+    deployment: Deployment,
+    manager?: EntityManager,
+  ): Promise<Deployment | null> {
+    const [previous] = await this.table.find(
+      {
+        where: {
+          service: deployment.service,
+          environment: deployment.environment,
+          status: DeploymentStatus.Successful,
+        },
+        order: NEWEST_FIRST,
+        after: [deployment.createdAt, deployment.id],
+        limit: 1,
+      },
+      manager,
+    );
+    return previous ?? null;
   }
 
   private async rolloutRunning(service: string, environment: string): Promise<ApiError> {

@@ -4,6 +4,7 @@ import { LessThanOrEqual, MoreThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
+import { EntityTable } from '../database/entity-table';
 import { LogStream, OperationLogLine } from './operation-log-line.entity';
 
 /** Longer lines are cut: a log is for people, not for dumping files. */
@@ -60,19 +61,22 @@ export class LogWriter {
 @Injectable()
 export class OperationLogs {
   private readonly logger = new Logger('OperationLogs');
+  private readonly table: EntityTable<OperationLogLine>;
 
   constructor(
     @InjectRepository(OperationLogLine) private readonly lines: Repository<OperationLogLine>,
     private readonly db: Database,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.table = db.table(OperationLogLine);
+  }
 
   /** A writer that numbers lines on from those the operation already has. */
   async writer(operationId: string): Promise<LogWriter> {
-    const last = await this.lines.findOne({
+    const [last] = await this.table.find({
       where: { operationId },
-      order: { n: 'DESC' },
-      select: { n: true },
+      order: [['n', 'DESC']],
+      limit: 1,
     });
     return new LogWriter(this, operationId, last?.n ?? 0);
   }
@@ -99,7 +103,7 @@ export class OperationLogs {
     const newest = batch[batch.length - 1].n;
     try {
       await this.db.transaction(async (manager) => {
-        await manager.insert(OperationLogLine, batch.slice(-keep));
+        for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
         if (newest > keep)
           await manager.delete(OperationLogLine, {
             operationId,

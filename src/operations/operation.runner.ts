@@ -124,6 +124,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
     const logs = await this.logs.writer(operation.id);
     const progress = new ProgressWriter(this.store, operation.id);
     let outcome: Outcome;
+    let unwritten: { progress?: number; message?: string } = {};
     try {
       const handler = this.handlers.find(operation.type);
       if (!handler)
@@ -154,7 +155,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
       }
     } finally {
       clearInterval(beat);
-      await Promise.all([logs.flush(), progress.flush()]);
+      [, unwritten] = await Promise.all([logs.flush(), progress.takeUnwritten()]);
     }
     if (controller.signal.reason === 'lost') {
       this.logger.warn(
@@ -165,7 +166,13 @@ export class OperationRunner implements BeforeApplicationShutdown {
     const finished = await this.store.transition(
       operation.id,
       [OperationStatus.Running],
-      { ...outcome.fields, message: outcome.message, finishedAt: nowIso() },
+      // The last progress reported goes in with the outcome (success then sets it to 100).
+      {
+        progress: unwritten.progress,
+        ...outcome.fields,
+        message: outcome.message,
+        finishedAt: nowIso(),
+      },
       outcome.message,
       { runnerId: this.runnerId },
     );

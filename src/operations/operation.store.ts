@@ -4,7 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
-import { EntityReader } from '../database/entity-reader';
+import { EntityTable } from '../database/entity-table';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 
@@ -25,15 +25,15 @@ type Expectation = Partial<Pick<Operation, 'runnerId' | 'heartbeatAt'>>;
  */
 @Injectable()
 export class OperationStore {
-  /** The hot reads (an operation by id, a page of the list). */
-  readonly reader: EntityReader<Operation>;
+  /** The operations table's prepared hot path (see {@link EntityTable}). */
+  readonly table: EntityTable<Operation>;
 
   constructor(
     @InjectRepository(Operation) readonly repository: Repository<Operation>,
     private readonly db: Database,
     private readonly handlers: OperationHandlerRegistry,
   ) {
-    this.reader = db.reader(Operation);
+    this.table = db.table(Operation);
   }
 
   /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
@@ -63,7 +63,7 @@ export class OperationStore {
       updatedAt: now,
       finishedAt: null,
     });
-    await manager.insert(Operation, operation);
+    await this.table.insert(manager, operation);
     return operation;
   }
 
@@ -80,21 +80,13 @@ export class OperationStore {
   ): Promise<Operation | null> {
     return this.db.transaction(async (manager) => {
       const at = nowIso();
-      const update = manager
-        .createQueryBuilder()
-        .update(Operation)
-        .set({ ...fields, updatedAt: at })
-        .where('id = :id', { id })
-        .andWhere('status IN (:...from)', { from });
-      for (const [field, value] of Object.entries(expect)) {
-        const column = field === 'runnerId' ? 'runner_id' : 'heartbeat_at';
-        update.andWhere(value === null ? `${column} IS NULL` : `${column} = :${field}`, {
-          [field]: value,
-        });
-      }
-      const { affected } = await update.execute();
-      if (!affected) return null;
-      const operation = await manager.findOneByOrFail(Operation, { id });
+      const changed = await this.table.update(
+        manager,
+        { id, status: from, ...expect },
+        { ...fields, updatedAt: at },
+      );
+      if (!changed) return null;
+      const operation = (await this.table.findOne({ id }, manager))!;
       await this.handlers.find(operation.type)?.onStatusChange(manager, operation, {
         status: operation.status,
         message,
@@ -126,7 +118,7 @@ export class OperationStore {
   }
 
   findById(id: string): Promise<Operation | null> {
-    return this.reader.findOne({ id });
+    return this.table.findOne({ id });
   }
 
   /** Flags a running operation to stop; its runner notices and ends it `cancelled`. */

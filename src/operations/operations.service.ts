@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { pageOf, pageWindow } from '../common/pagination';
+import { NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
@@ -97,15 +97,12 @@ export class OperationsService {
     const environments = visibleEnvironments(principal);
     const where = { status: query.status, type: query.type, scope: environments };
     const [rows, total] = await Promise.all([
-      this.store.reader.find({
+      this.store.table.find({
         where,
-        order: [
-          ['createdAt', 'DESC'],
-          ['id', 'DESC'],
-        ],
+        order: NEWEST_FIRST,
         ...pageWindow(query),
       }),
-      this.store.reader.count(where),
+      this.store.table.count(where),
     ]);
     return {
       operations: rows.map(toOperationResponse),

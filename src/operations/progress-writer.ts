@@ -29,8 +29,21 @@ export class ProgressWriter {
     return Promise.resolve();
   }
 
+  /**
+   * For the end of a run: waits for the writes under way and hands over what is not written
+   * yet, which the run's final status change then writes in its own transaction.
+   */
+  async takeUnwritten(): Promise<{ progress?: number; message?: string }> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.writing;
+    const unwritten = this.pending;
+    this.pending = {};
+    return unwritten;
+  }
+
   /** Writes what is pending; resolves once every report so far is stored. */
-  flush(): Promise<void> {
+  private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const update = this.pending;
