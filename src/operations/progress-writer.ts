@@ -4,12 +4,12 @@ import { OperationStore } from './operation.store';
 const MIN_INTERVAL_MS = 200;
 
 /**
- * Coalesces a run's progress reports: the first is written at once, later ones at most every
- * 200 ms with the latest values, so a driver reporting in a tight loop costs a few writes.
+ * Coalesces a run's progress reports: written at most every 200 ms with the latest values, so a
+ * driver reporting in a tight loop costs a few writes, and a run shorter than that none of its
+ * own (its last report goes in with its outcome, see {@link takeUnwritten}).
  */
 export class ProgressWriter {
   private pending: { progress?: number; message?: string } = {};
-  private lastWrite = 0;
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
 
@@ -23,9 +23,7 @@ export class ProgressWriter {
       this.pending.progress = Math.max(this.pending.progress ?? update.progress, update.progress);
     }
     if (update.message !== undefined) this.pending.message = update.message;
-    const wait = this.lastWrite + MIN_INTERVAL_MS - Date.now();
-    if (wait <= 0) return this.flush();
-    this.timer ??= setTimeout(() => void this.flush(), wait);
+    this.timer ??= setTimeout(() => void this.flush(), MIN_INTERVAL_MS);
     return Promise.resolve();
   }
 
@@ -49,7 +47,6 @@ export class ProgressWriter {
     const update = this.pending;
     this.pending = {};
     if (update.progress === undefined && update.message === undefined) return this.writing;
-    this.lastWrite = Date.now();
     this.writing = this.writing
       .then(() => this.store.report(this.operationId, update))
       .catch(() => undefined);
