@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { LessThanOrEqual, MoreThan, Repository } from 'typeorm';
+import { EntityManager, LessThanOrEqual, MoreThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
@@ -46,8 +46,21 @@ export class LogWriter {
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
   }
 
+  /**
+   * For the end of a run: waits for the batches under way and hands over the lines not written
+   * yet, which the run's final status change then stores in its own transaction.
+   */
+  async takeUnwritten(): Promise<OperationLogLine[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    const lines = this.buffer;
+    this.buffer = [];
+    return lines;
+  }
+
   /** Writes what is buffered; resolves once every line written so far is stored. */
-  flush(): Promise<void> {
+  private flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const lines = this.buffer;
@@ -97,19 +110,25 @@ export class OperationLogs {
     };
   }
 
-  /** Inserts a batch, then drops the oldest lines beyond the per-operation bound. */
-  async store(operationId: string, batch: OperationLogLine[]): Promise<void> {
+  /** Inserts a batch in the caller's transaction, then drops the oldest lines beyond the bound. */
+  async storeIn(
+    manager: EntityManager,
+    operationId: string,
+    batch: OperationLogLine[],
+  ): Promise<void> {
+    if (batch.length === 0) return;
     const keep = this.config.logLinesPerOperation;
     const newest = batch[batch.length - 1].n;
+    for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
+    if (newest > keep)
+      await manager.delete(OperationLogLine, { operationId, n: LessThanOrEqual(newest - keep) });
+  }
+
+  /** {@link storeIn} in a transaction of its own; a failure is logged, the run goes on. */
+  async store(operationId: string, batch: OperationLogLine[]): Promise<void> {
+    if (batch.length === 0) return;
     try {
-      await this.db.transaction(async (manager) => {
-        for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
-        if (newest > keep)
-          await manager.delete(OperationLogLine, {
-            operationId,
-            n: LessThanOrEqual(newest - keep),
-          });
-      });
+      await this.db.transaction((manager) => this.storeIn(manager, operationId, batch));
     } catch (error) {
       this.logger.warn(
         `could not store ${batch.length} log line(s) of operation ${operationId}: ${String(error)}`,

@@ -10,6 +10,7 @@ import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 import { OperationStore } from './operation.store';
 import { OperationLogs } from './operation-logs';
+import { OperationLogLine } from './operation-log-line.entity';
 import { ProgressWriter } from './progress-writer';
 
 /** Why a run was stopped: asked to, shutting down, or its row was failed by another runner's sweep. */
@@ -125,6 +126,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
     const progress = new ProgressWriter(this.store, operation.id);
     let outcome: Outcome;
     let unwritten: { progress?: number; message?: string } = {};
+    let lines: OperationLogLine[] = [];
     try {
       const handler = this.handlers.find(operation.type);
       if (!handler)
@@ -155,12 +157,13 @@ export class OperationRunner implements BeforeApplicationShutdown {
       }
     } finally {
       clearInterval(beat);
-      [, unwritten] = await Promise.all([logs.flush(), progress.takeUnwritten()]);
+      [lines, unwritten] = await Promise.all([logs.takeUnwritten(), progress.takeUnwritten()]);
     }
     if (controller.signal.reason === 'lost') {
       this.logger.warn(
         `operation ${operation.id} was taken from this runner; its outcome is not recorded`,
       );
+      await this.logs.store(operation.id, lines); // its output is kept all the same
       return;
     }
     const finished = await this.store.transition(
@@ -175,7 +178,10 @@ export class OperationRunner implements BeforeApplicationShutdown {
       },
       outcome.message,
       { runnerId: this.runnerId },
+      // The last lines go in with the outcome too: one transaction to end a run.
+      (manager) => this.logs.storeIn(manager, operation.id, lines),
     );
+    if (!finished) await this.logs.store(operation.id, lines);
     if (finished?.startedAt && finished.finishedAt) {
       const seconds = (Date.parse(finished.finishedAt) - Date.parse(finished.startedAt)) / 1000;
       this.metrics.operationDuration.observe(

@@ -77,6 +77,8 @@ export class OperationStore {
     fields: TransitionFields & { status: OperationStatus },
     message: string,
     expect: Expectation = {},
+    /** More writes that belong with the change (a run's last log lines); not run when it had moved on. */
+    alsoWrite?: (manager: EntityManager) => Promise<void>,
   ): Promise<Operation | null> {
     return this.db.transaction(async (manager) => {
       const at = nowIso();
@@ -87,6 +89,7 @@ export class OperationStore {
       );
       if (!changed) return null;
       const operation = (await this.table.findOne({ id }, manager))!;
+      await alsoWrite?.(manager);
       await this.handlers.find(operation.type)?.onStatusChange(manager, operation, {
         status: operation.status,
         message,
