@@ -474,10 +474,13 @@ describe('EntityTable (e2e)', () => {
       changes: Partial<Operation>,
     ): Promise<{ changed: number; seen: Operation | null }> =>
       db.transaction(async (manager: EntityManager) => {
-        const changed = await operations.update(manager, where, changes);
+        const returned = await operations.update(manager, where, changes);
         // Only the id: `where` may have changed with the row.
         const id = typeof where.id === 'string' ? where.id : undefined;
-        return { changed, seen: id ? await operations.findOne({ id }, manager) : null };
+        const seen = id ? await operations.findOne({ id }, manager) : null;
+        // What update answers is each changed row as it is now (none when nothing matched).
+        if (seen) expect(returned).toStrictEqual(returned.length > 0 ? [seen] : []);
+        return { changed: returned.length, seen };
       });
 
     it('should change nothing, and say 0, when where matches no row', async () => {
@@ -611,7 +614,7 @@ describe('EntityTable (e2e)', () => {
         ),
       );
 
-      expect(changed).toBe(1);
+      expect(changed).toHaveLength(1);
       expect(await deployments.findOne({ id: first.id })).toStrictEqual(
         Object.assign(new Deployment(), {
           ...first,

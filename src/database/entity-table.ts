@@ -77,7 +77,7 @@ export class EntityTable<T extends ObjectLiteral> {
     const shape = `select|${filter.shape}|${order.join(',')}|${paged}|${deep}`;
     const sql = this.sql(shape, () => {
       const table = this.escape(this.metadata.tableName);
-      const columns = this.metadata.columns.map((c) => this.escape(c.databaseName)).join(', ');
+      const columns = this.columnList();
       const orderBy = order
         .map(([property, direction]) => `${this.name(property)} ${direction}`)
         .join(', ');
@@ -120,8 +120,8 @@ export class EntityTable<T extends ObjectLiteral> {
     await this.write(manager, sql, values);
   }
 
-  /** Sets `changes` on the rows matching `where`; answers how many rows changed. */
-  async update(manager: EntityManager, where: Where<T>, changes: Partial<T>): Promise<number> {
+  /** Sets `changes` on the rows matching `where`; answers those rows as they are now. */
+  async update(manager: EntityManager, where: Where<T>, changes: Partial<T>): Promise<T[]> {
     const set = (Object.entries(changes) as Array<[string, unknown]>)
       .filter(([, value]) => value !== undefined)
       .map(([property, value]) => ({ column: this.column(property), value }));
@@ -133,10 +133,12 @@ export class EntityTable<T extends ObjectLiteral> {
       const assignments = set
         .map((s, i) => `${this.escape(s.column.databaseName)} = ${this.parameter(i)}`)
         .join(', ');
-      return `UPDATE ${this.escape(this.metadata.tableName)} SET ${assignments}${filter.sql()}`;
+      const table = this.escape(this.metadata.tableName);
+      return `UPDATE ${table} SET ${assignments}${filter.sql()} RETURNING ${this.columnList()}`;
     });
     const values = [...set.map((s) => this.persistent(s.value, s.column)), ...filter.values];
-    return this.write(manager, sql, values);
+    const rows = (await this.write(manager, sql, values)) as Array<Record<string, unknown>>;
+    return rows.map((row) => this.hydrate(row));
   }
 
   /** The WHERE clause: its shape (for the SQL cache), its SQL and its values in placeholder order. */
@@ -220,11 +222,16 @@ export class EntityTable<T extends ObjectLiteral> {
       throw new Error(`${this.metadata.name}: a condition is required`);
   }
 
-  private async write(manager: EntityManager, sql: string, values: unknown[]): Promise<number> {
+  /** Runs a write in `manager`'s transaction; answers the rows it returned (`RETURNING`). */
+  private async write(manager: EntityManager, sql: string, values: unknown[]): Promise<unknown[]> {
     if (!manager.queryRunner?.isTransactionActive)
       throw new Error('EntityTable writes run inside a transaction');
     const result = await manager.queryRunner.query(sql, values, true);
-    return result.affected ?? 0;
+    return (result.records as unknown[] | undefined) ?? [];
+  }
+
+  private columnList(): string {
+    return this.metadata.columns.map((c) => this.escape(c.databaseName)).join(', ');
   }
 
   private hydrate(row: Record<string, unknown>): T {

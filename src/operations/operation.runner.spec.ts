@@ -80,6 +80,9 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Prom
 
 const isoAgo = (ms: number) => new Date(Date.now() - ms).toISOString();
 
+/** Progress is written at most every 200 ms; this waits out one such write. */
+const waitForProgressWrite = () => delay(400);
+
 describe('OperationRunner', () => {
   let app: INestApplication | undefined;
   let runner: OperationRunner;
@@ -170,8 +173,10 @@ describe('OperationRunner', () => {
     const seen: Array<{ progress: number; message: string | null }> = [];
     const { operation } = await pendingOperation(async (op, context) => {
       await context.progress(50, 'Half of the replicas updated');
+      await waitForProgressWrite();
       seen.push(await row(op.id));
       await context.progress(30, 'A late, older report');
+      await waitForProgressWrite();
       seen.push(await row(op.id));
       return {};
     });
@@ -182,6 +187,21 @@ describe('OperationRunner', () => {
       [50, 'Half of the replicas updated'],
       [50, 'Half of the replicas updated'],
     ]);
+  });
+
+  it('should store the last progress of a run too short for a write of its own with its outcome', async () => {
+    const { operation } = await pendingOperation(async (_op, context) => {
+      await context.progress(40, 'Two of five replicas updated');
+      throw new OperationFailure('driver_failed', 'replica 3 did not start');
+    });
+
+    await runner.run(operation.id);
+
+    expect(await row(operation.id)).toMatchObject({
+      status: OperationStatus.Failed,
+      progress: 40,
+      errorCode: 'driver_failed',
+    });
   });
 
   it('should record an OperationFailure as failed with its code and message', async () => {

@@ -82,13 +82,12 @@ export class OperationStore {
   ): Promise<Operation | null> {
     return this.db.transaction(async (manager) => {
       const at = nowIso();
-      const changed = await this.table.update(
+      const [operation] = await this.table.update(
         manager,
         { id, status: from, ...expect },
         { ...fields, updatedAt: at },
       );
-      if (!changed) return null;
-      const operation = (await this.table.findOne({ id }, manager))!;
+      if (!operation) return null;
       await alsoWrite?.(manager);
       await this.handlers.find(operation.type)?.onStatusChange(manager, operation, {
         status: operation.status,
