@@ -3,7 +3,7 @@
 // same run it measures a bare NestJS app returning the same body as each scenario, and prints every
 // figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
 const { spawn } = require('node:child_process');
-const { mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const net = require('node:net');
@@ -202,6 +202,7 @@ async function benchDatabase(kind) {
     };
   } finally {
     await dropDb();
+    rmSync(dir, { recursive: true, force: true }); // a million-row SQLite file is over 1 GB
   }
 }
 
