@@ -358,6 +358,29 @@ describe('Audit log (e2e)', () => {
       });
     });
 
+    it('should record a request to a very long path with its action cut to 160 characters, and the requests beside it', async () => {
+      const longPath = `/api/v1/deployments/${Array.from({ length: 60 }, (_, i) => `segment-${i}`).join('/')}`;
+      // Refused requests to the long path arrive together with valid ones: each is recorded.
+      const [refused, ...created] = await Promise.all([
+        t.http().delete(longPath).set(bearer('fdk_not-a-real-key-at-all')),
+        ...Array.from({ length: 5 }, () =>
+          t
+            .http()
+            .post('/api/v1/deployments')
+            .set(bearer(ADMIN_KEY))
+            .send({ service: uniqueService('beside'), version: '1', environment: 'staging' }),
+        ),
+      ]);
+      expect(refused.status).toBe(404); // no such route
+      expect(created.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+
+      const event = await eventOf(refused);
+      expect(event).toMatchObject({ status: 404, outcome: 'failed' });
+      expect(event.action).toHaveLength(160);
+      expect(event.action.startsWith('DELETE /api/v1/deployments/:id/')).toBe(true);
+      for (const res of created) expect((await eventOf(res)).status).toBe(201);
+    });
+
     it('should record a 401 on a mutating route', async () => {
       const res = await t
         .http()

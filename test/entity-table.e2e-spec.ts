@@ -263,15 +263,15 @@ describe('EntityTable (e2e)', () => {
       ).toEqual(expected('b'));
     });
 
-    it('should ignore keys whose value is undefined', async () => {
+    it('should ignore keys whose value is undefined in a list filter, and refuse them for one row', async () => {
       expect(await found({ runnerId: undefined })).toEqual(
         expected('idle', 'a', 'b', 'lost', 'asked'),
       );
       expect(await found({ runnerId: undefined, status: OperationStatus.Failed })).toEqual(
         expected('a', 'lost'),
       );
-      expect(await operations.findOne({ id: rows.b.id, runnerId: undefined })).toStrictEqual(
-        rows.b,
+      await expect(operations.findOne({ id: rows.b.id, runnerId: undefined })).rejects.toThrow(
+        'Operation: a condition is required',
       );
     });
   });
@@ -640,6 +640,28 @@ describe('EntityTable (e2e)', () => {
 
       expect(await operations.findOne({ id: loose.id })).toBeNull();
       expect(await operations.findOne({ id: op.id })).toStrictEqual(op);
+    });
+
+    it('should undo only a failed savepoint, and keep the rest of its transaction', async () => {
+      const scope = uniqueScope();
+      const kept = operation({ scope });
+      const undone = operation({ scope });
+      const alsoKept = operation({ scope });
+
+      const outcomes = await db.transaction(async (manager) => {
+        await operations.insert(manager, kept);
+        const failed = await db.savepoint(manager, async () => {
+          await operations.insert(manager, undone);
+          await operations.insert(manager, { ...kept }); // the same id again: refused
+        });
+        const succeeded = await db.savepoint(manager, () => operations.insert(manager, alsoKept));
+        return { failed: failed.ok, succeeded: succeeded.ok };
+      });
+
+      expect(outcomes).toEqual({ failed: false, succeeded: true });
+      expect(await operations.findOne({ id: kept.id })).toStrictEqual(kept);
+      expect(await operations.findOne({ id: undone.id })).toBeNull();
+      expect(await operations.findOne({ id: alsoKept.id })).toStrictEqual(alsoKept);
     });
 
     it('should refuse a query that would say nothing or everything, and change nothing', async () => {

@@ -5,6 +5,8 @@ import { requestIdOf } from '../common/request-context';
 import { errorCodeOf } from '../common/errors/all-exceptions.filter';
 import { AuditService } from './audit.service';
 
+/** The `action` column's width. */
+const MAX_ACTION_CHARS = 160;
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const TARGET_TYPES: Record<string, string> = {
   deployments: 'deployment',
@@ -42,7 +44,7 @@ function routeOf(url: string): { pattern: string; id?: string } {
       id ??= printable(safeDecode(segment)).slice(0, 64);
       return ':id';
     });
-  return { pattern: segments.join('/').slice(0, 160), id };
+  return { pattern: segments.join('/'), id };
 }
 
 /** Without control characters, which have no place in the log (and PostgreSQL refuses NUL). */
@@ -89,7 +91,7 @@ export class AuditMiddleware implements NestMiddleware {
         requestId: requestIdOf(req),
         actorKeyId: req.principal?.keyId ?? null,
         actorName: req.principal?.name ?? null,
-        action: `${req.method} ${pattern}`,
+        action: `${req.method} ${pattern}`.slice(0, MAX_ACTION_CHARS),
         targetType: TARGET_TYPES[pattern.split('/')[3]] ?? null,
         targetId:
           id ??

@@ -56,18 +56,24 @@ export class AuditService implements BeforeApplicationShutdown {
   private async writeBatches(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        await this.db.transaction(async (manager) => {
-          for (const event of batch) await this.table.insert(manager, event);
-        });
-      } catch (error) {
-        const actions = [...new Set(batch.map((e) => e.action))].join(', ');
-        this.logger.error(
-          `could not record ${batch.length} audit event(s) (${actions}): ${String(error)}`,
-        );
-      }
+      // A batch that fails is written again one event at a time: one bad entry loses only itself.
+      if (!(await this.write(batch, batch.length === 1)) && batch.length > 1)
+        for (const event of batch) await this.write([event], true);
     }
     this.writing = undefined; // in the same turn as the empty check: nothing can slip in between
+  }
+
+  private async write(events: AuditEvent[], logFailure: boolean): Promise<boolean> {
+    try {
+      await this.db.transaction(async (manager) => {
+        for (const event of events) await this.table.insert(manager, event);
+      });
+      return true;
+    } catch (error) {
+      if (logFailure)
+        this.logger.error(`could not record audit event ${events[0].action}: ${String(error)}`);
+      return false;
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

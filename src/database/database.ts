@@ -21,6 +21,27 @@ export class Database {
     return new EntityTable(this.dataSource, target);
   }
 
+  /**
+   * Runs `work` inside `manager`'s transaction as a savepoint: if it fails, only its own writes are
+   * undone and the transaction goes on. Answers whether it succeeded, and why not.
+   */
+  async savepoint(
+    manager: EntityManager,
+    work: () => Promise<void>,
+  ): Promise<{ ok: true } | { ok: false; error: unknown }> {
+    const runner = manager.queryRunner;
+    if (!runner?.isTransactionActive) throw new Error('a savepoint needs a transaction');
+    await runner.startTransaction(); // nested: SAVEPOINT
+    try {
+      await work();
+      await runner.commitTransaction(); // RELEASE SAVEPOINT
+      return { ok: true };
+    } catch (error) {
+      await runner.rollbackTransaction(); // ROLLBACK TO SAVEPOINT
+      return { ok: false, error };
+    }
+  }
+
   /** Every write goes through here; `work` must not call `transaction` again. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const run = () => this.dataSource.transaction(work);

@@ -216,9 +216,13 @@ export class EntityTable<T extends ObjectLiteral> {
       : this.dataSource.query<R>(sql, values);
   }
 
-  /** A row by id or an update must say which rows: an empty (or all-undefined) filter would mean all. */
+  /**
+   * A row by id or an update says exactly which rows: no condition would mean all of them, and a
+   * key given as `undefined` (skipped in list filters) is taken for a mistake here.
+   */
   private requireConditions(where: Where<T>): void {
-    if (!Object.values(where).some((value) => value !== undefined))
+    const values = Object.values(where);
+    if (values.length === 0 || values.includes(undefined))
       throw new Error(`${this.metadata.name}: a condition is required`);
   }
 

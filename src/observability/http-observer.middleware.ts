@@ -19,14 +19,18 @@ export class HttpObserverMiddleware implements NestMiddleware {
 
   use(req: Request & { principal?: Principal }, res: Response, next: NextFunction): void {
     const started = performance.now();
-    res.once('finish', () => {
+    // 'close' comes after 'finish' for an answer sent, or alone when the client left first.
+    res.once('close', () => {
       const milliseconds = performance.now() - started;
       const status = res.statusCode;
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      this.metrics.httpDuration.observe(
-        { method: req.method, route, status: String(status) },
-        milliseconds / 1000,
-      );
+      const completed = res.writableFinished;
+      if (completed) {
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        this.metrics.httpDuration.observe(
+          { method: req.method, route, status: String(status) },
+          milliseconds / 1000,
+        );
+      }
       const level = status >= 500 ? 'error' : 'info';
       if (!this.log.logger.isLevelEnabled(level)) return;
       this.log.logger[level](
@@ -41,7 +45,7 @@ export class HttpObserverMiddleware implements NestMiddleware {
           key_id: req.principal?.keyId,
           responseTime: Math.round(milliseconds),
         },
-        'request completed',
+        completed ? 'request completed' : 'request aborted',
       );
     });
     next();

@@ -12,6 +12,9 @@ const MAX_LINE_CHARS = 4096;
 const FLUSH_EVERY_MS = 200;
 const FLUSH_AT_LINES = 200;
 
+/** PostgreSQL refuses NUL in text: it is dropped (the rest of the line is kept). */
+const printable = (text: string): string => text.replaceAll('\0', '');
+
 export interface LogPage {
   lines: Array<Pick<OperationLogLine, 'n' | 'at' | 'stream' | 'text'>>;
   /** Pass as `after` to get the lines after these. */
@@ -39,7 +42,9 @@ export class LogWriter {
         n: ++this.lastN,
         at: nowIso(),
         stream,
-        text: text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}… (cut)` : text,
+        text: printable(
+          text.length > MAX_LINE_CHARS ? `${text.slice(0, MAX_LINE_CHARS)}… (cut)` : text,
+        ),
       }),
     );
     if (this.buffer.length >= FLUSH_AT_LINES) void this.flush();
@@ -110,7 +115,11 @@ export class OperationLogs {
     };
   }
 
-  /** Inserts a batch in the caller's transaction, then drops the oldest lines beyond the bound. */
+  /**
+   * Inserts a batch in the caller's transaction, then drops the oldest lines beyond the bound. It
+   * never takes the caller's other writes down with it: a failure undoes only the lines (a
+   * savepoint), and is logged.
+   */
   async storeIn(
     manager: EntityManager,
     operationId: string,
@@ -119,9 +128,12 @@ export class OperationLogs {
     if (batch.length === 0) return;
     const keep = this.config.logLinesPerOperation;
     const newest = batch[batch.length - 1].n;
-    for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
-    if (newest > keep)
-      await manager.delete(OperationLogLine, { operationId, n: LessThanOrEqual(newest - keep) });
+    const stored = await this.db.savepoint(manager, async () => {
+      for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
+      if (newest > keep)
+        await manager.delete(OperationLogLine, { operationId, n: LessThanOrEqual(newest - keep) });
+    });
+    if (!stored.ok) this.warnNotStored(operationId, batch.length, stored.error);
   }
 
   /** {@link storeIn} in a transaction of its own; a failure is logged, the run goes on. */
@@ -130,9 +142,13 @@ export class OperationLogs {
     try {
       await this.db.transaction((manager) => this.storeIn(manager, operationId, batch));
     } catch (error) {
-      this.logger.warn(
-        `could not store ${batch.length} log line(s) of operation ${operationId}: ${String(error)}`,
-      );
+      this.warnNotStored(operationId, batch.length, error);
     }
+  }
+
+  private warnNotStored(operationId: string, lines: number, error: unknown): void {
+    this.logger.warn(
+      `could not store ${lines} log line(s) of operation ${operationId}: ${String(error)}`,
+    );
   }
 }

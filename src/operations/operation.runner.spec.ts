@@ -189,6 +189,27 @@ describe('OperationRunner', () => {
     ]);
   });
 
+  it('should round and bound the progress it stores, and keep NUL out of log lines, so the outcome is always recorded', async () => {
+    const { operation } = await pendingOperation(async (_op, context) => {
+      await context.progress(33.3, 'A third');
+      context.log('stdout', 'bytes\u0000 that PostgreSQL refuses in text');
+      await context.progress(250, 'More than everything');
+      throw new OperationFailure('driver_failed', 'gave up');
+    });
+
+    await runner.run(operation.id);
+
+    expect(await row(operation.id)).toMatchObject({
+      status: OperationStatus.Failed,
+      progress: 100,
+      errorCode: 'driver_failed',
+    });
+    const lines = await db.dataSource
+      .getRepository(OperationLogLine)
+      .findBy({ operationId: operation.id });
+    expect(lines.map((l) => l.text)).toEqual(['bytes that PostgreSQL refuses in text']);
+  });
+
   it('should store the last progress of a run too short for a write of its own with its outcome', async () => {
     const { operation } = await pendingOperation(async (_op, context) => {
       await context.progress(40, 'Two of five replicas updated');

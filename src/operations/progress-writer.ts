@@ -10,6 +10,8 @@ const MIN_INTERVAL_MS = 200;
  */
 export class ProgressWriter {
   private pending: { progress?: number; message?: string } = {};
+  /** The highest progress reported so far: what is stored never goes down, even at the end. */
+  private highest = 0;
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
 
@@ -19,8 +21,10 @@ export class ProgressWriter {
   ) {}
 
   report(update: { progress?: number; message?: string }): Promise<void> {
-    if (update.progress !== undefined) {
-      this.pending.progress = Math.max(this.pending.progress ?? update.progress, update.progress);
+    if (update.progress !== undefined && Number.isFinite(update.progress)) {
+      const percent = Math.max(0, Math.min(100, Math.round(update.progress)));
+      if (percent < this.highest) return Promise.resolve(); // a late, older report: its message too
+      if (percent > this.highest) this.pending.progress = this.highest = percent;
     }
     if (update.message !== undefined) this.pending.message = update.message;
     this.timer ??= setTimeout(() => void this.flush(), MIN_INTERVAL_MS);
