@@ -374,6 +374,11 @@ describe('Observability (e2e)', () => {
 
     beforeAll(async () => {
       database = await createTestDatabase();
+      server = await startServerProcess({
+        ...database.env,
+        FLIGHTDECK_LOG_LEVEL: 'info',
+        FLIGHTDECK_CONFIG: DRIVERS, // 'slow', for the aborted long-poll
+      });
     });
 
     afterAll(async () => {
@@ -385,7 +390,6 @@ describe('Observability (e2e)', () => {
     });
 
     it('should write one JSON line per request with its id, key id, status and latency, and no secret', async () => {
-      server = await startServerProcess({ ...database.env, FLIGHTDECK_LOG_LEVEL: 'info' });
       const base = server.base;
       const call = async (path: string, init: RequestInit = {}) => {
         const res = await fetch(base + path, init);
@@ -464,6 +468,35 @@ describe('Observability (e2e)', () => {
       expect(output).not.toContain(key.secret);
       expect(output).not.toContain(madeUp);
       expect(output).not.toContain('Bearer ');
+    });
+
+    it('should log a request the client gave up on as aborted', async () => {
+      // A slow rollout to long-poll on.
+      const base = server!.base;
+      const json = { 'content-type': 'application/json' };
+      const deployed = await fetch(`${base}/api/v1/deployments`, {
+        method: 'POST',
+        headers: { ...bearer(ADMIN_KEY), ...json },
+        body: JSON.stringify({ service: uniqueService('left'), version: '1', environment: 'slow' }),
+      });
+      const { operation_id } = (await deployed.json()) as { operation_id: string };
+      const requestId = `left-${randomUUID()}`;
+      const leaving = new AbortController();
+      const poll = fetch(`${base}/api/v1/operations/${operation_id}?wait=30`, {
+        headers: { ...bearer(ADMIN_KEY), 'X-Request-Id': requestId },
+        signal: leaving.signal,
+      }).catch((error: unknown) => error);
+      setTimeout(() => leaving.abort(), 300);
+      expect(await poll).toMatchObject({ name: 'AbortError' });
+
+      const lineOf = () =>
+        server!
+          .output()
+          .split('\n')
+          .find((line) => line.includes(requestId));
+      await eventually(() => Promise.resolve(lineOf() !== undefined), 10_000);
+      const entry = JSON.parse(lineOf()!) as Record<string, any>;
+      expect(entry).toMatchObject({ msg: 'request aborted', req: { id: requestId } });
     });
   });
 });
