@@ -39,6 +39,9 @@ export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
       // With WAL, NORMAL stays consistent after any crash of the process and skips an fsync per commit.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      // Checkpoint the WAL every ~40 MB rather than every 4 MB: pages rewritten in between (index
+      // pages of recent rows, most of all) are copied to the database file once, not each time.
+      db.pragma('wal_autocheckpoint = 10000');
     },
   };
 }
