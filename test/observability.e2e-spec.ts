@@ -370,7 +370,7 @@ describe('Observability (e2e)', () => {
 
   describe('structured logs of the real service', () => {
     let database: TestDatabase;
-    let server: ServerProcess | undefined;
+    let server: ServerProcess;
 
     beforeAll(async () => {
       database = await createTestDatabase();
@@ -436,7 +436,7 @@ describe('Observability (e2e)', () => {
       expect(withOwnId.requestId).toBe(sentId);
 
       const linesFor = (requestId: string) =>
-        server!
+        server
           .output()
           .split('\n')
           .filter((line) => line.includes(requestId));
@@ -472,7 +472,7 @@ describe('Observability (e2e)', () => {
 
     it('should log a request the client gave up on as aborted', async () => {
       // A slow rollout to long-poll on.
-      const base = server!.base;
+      const base = server.base;
       const json = { 'content-type': 'application/json' };
       const deployed = await fetch(`${base}/api/v1/deployments`, {
         method: 'POST',
@@ -490,7 +490,7 @@ describe('Observability (e2e)', () => {
       expect(await poll).toMatchObject({ name: 'AbortError' });
 
       const lineOf = () =>
-        server!
+        server
           .output()
           .split('\n')
           .find((line) => line.includes(requestId));
