@@ -56,23 +56,26 @@ export class AuditService implements BeforeApplicationShutdown {
   private async writeBatches(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
+      if ((await this.insert(batch)) === undefined) continue;
       // A batch that fails is written again one event at a time: one bad entry loses only itself.
-      if (!(await this.write(batch, batch.length === 1)) && batch.length > 1)
-        for (const event of batch) await this.write([event], true);
+      for (const event of batch) {
+        const error = await this.insert([event]);
+        if (error !== undefined)
+          this.logger.error(`could not record audit event ${event.action}: ${String(error)}`);
+      }
     }
     this.writing = undefined; // in the same turn as the empty check: nothing can slip in between
   }
 
-  private async write(events: AuditEvent[], logFailure: boolean): Promise<boolean> {
+  /** Writes the events in one transaction; answers the error if it failed. */
+  private async insert(events: AuditEvent[]): Promise<Error | undefined> {
     try {
       await this.db.transaction(async (manager) => {
         for (const event of events) await this.table.insert(manager, event);
       });
-      return true;
+      return undefined;
     } catch (error) {
-      if (logFailure)
-        this.logger.error(`could not record audit event ${events[0].action}: ${String(error)}`);
-      return false;
+      return error instanceof Error ? error : new Error(String(error));
     }
   }
 

@@ -47,8 +47,8 @@ export class LogWriter {
         ),
       }),
     );
-    if (this.buffer.length >= FLUSH_AT_LINES) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_EVERY_MS);
+    if (this.buffer.length >= FLUSH_AT_LINES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_EVERY_MS);
   }
 
   /**
@@ -64,15 +64,14 @@ export class LogWriter {
     return lines;
   }
 
-  /** Writes what is buffered; resolves once every line written so far is stored. */
-  private flush(): Promise<void> {
+  /** Writes what is buffered, after the batches under way. */
+  private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const lines = this.buffer;
     this.buffer = [];
     if (lines.length > 0)
       this.flushing = this.flushing.then(() => this.logs.store(this.operationId, lines));
-    return this.flushing;
   }
 }
 

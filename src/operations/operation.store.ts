@@ -100,10 +100,7 @@ export class OperationStore {
 
   /** Raises progress (never lowers it) and/or sets the message of a running operation. */
   async report(id: string, update: { progress?: number; message?: string }): Promise<void> {
-    const progress =
-      update.progress === undefined
-        ? undefined
-        : Math.max(0, Math.min(100, Math.round(update.progress)));
+    const { progress } = update; // a whole percent, 0–100: the ProgressWriter makes it so
     await this.db.transaction((manager) => {
       const query = manager
         .createQueryBuilder()

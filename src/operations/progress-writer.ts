@@ -27,7 +27,7 @@ export class ProgressWriter {
       if (percent > this.highest) this.pending.progress = this.highest = percent;
     }
     if (update.message !== undefined) this.pending.message = update.message;
-    this.timer ??= setTimeout(() => void this.flush(), MIN_INTERVAL_MS);
+    this.timer ??= setTimeout(() => this.flush(), MIN_INTERVAL_MS);
     return Promise.resolve();
   }
 
@@ -44,16 +44,14 @@ export class ProgressWriter {
     return unwritten;
   }
 
-  /** Writes what is pending; resolves once every report so far is stored. */
-  private flush(): Promise<void> {
-    clearTimeout(this.timer);
+  /** Writes what is pending, after the writes under way. */
+  private flush(): void {
     this.timer = undefined;
     const update = this.pending;
     this.pending = {};
-    if (update.progress === undefined && update.message === undefined) return this.writing;
+    if (update.progress === undefined && update.message === undefined) return;
     this.writing = this.writing
       .then(() => this.store.report(this.operationId, update))
       .catch(() => undefined);
-    return this.writing;
   }
 }
