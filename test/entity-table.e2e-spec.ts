@@ -201,6 +201,22 @@ describe('EntityTable (e2e)', () => {
       expect(await deployments.findOne({ id: randomUUID() })).toBeNull();
     });
 
+    it("should let a transaction read its own rows before they are committed, and no one else's after a rollback", async () => {
+      const row = operation({ scope: uniqueScope() });
+      let seenInside: Operation[] = [];
+
+      await expect(
+        db.transaction(async (manager) => {
+          await operations.insert(manager, row);
+          seenInside = await operations.find({ where: { scope: row.scope } }, manager);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+
+      expect(seenInside).toStrictEqual([row]);
+      expect(await operations.find({ where: { scope: row.scope } })).toStrictEqual([]);
+    });
+
     it('should leave nothing behind when the transaction rolls back', async () => {
       const row = operation({ scope: uniqueScope() });
 
@@ -307,6 +323,14 @@ describe('EntityTable (e2e)', () => {
         }
         expect(pages[lastPage]).toEqual([]);
         expect(ids(pages.flat())).toEqual(ids(expected));
+      }
+    });
+
+    it('should answer as many rows as each limit asks, whatever limits came before', async () => {
+      const { scope, expected } = await seedList(7);
+      for (const limit of [3, 1, 7, 0, 3, 100, 2]) {
+        const page = await operations.find({ where: { scope }, order: NEWEST_FIRST, limit });
+        expect(ids(page)).toStrictEqual(ids(expected.slice(0, limit)));
       }
     });
 
@@ -683,6 +707,11 @@ describe('EntityTable (e2e)', () => {
       await expect(operations.find({ where: { runnerId: [null, 'r'] } })).rejects.toThrow(
         'runnerId: IN cannot match null',
       );
+      for (const limit of [1.5, -1, Number.NaN]) {
+        await expect(operations.find({ where: { scope: op.scope }, limit })).rejects.toThrow(
+          `limit must be a whole number, not ${limit}`,
+        );
+      }
       expect(await operations.findOne({ id: op.id })).toStrictEqual(op);
     });
   });

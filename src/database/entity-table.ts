@@ -22,6 +22,15 @@ export interface ReadOptions<T> {
   offset?: number;
 }
 
+/** The part of better-sqlite3's API used here. */
+interface SqliteStatement {
+  raw(on: boolean): SqliteStatement;
+  all(...values: unknown[]): unknown[][];
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+}
+
 interface Filter {
   /** What the SQL depends on (columns, IS NULL, list lengths), to cache it by. */
   shape: string;
@@ -44,6 +53,9 @@ export class EntityTable<T extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
   private readonly sqlByShape = new Map<string, string>();
   private readonly columns: Array<{ column: ColumnMetadata; plain: boolean }>;
+  private statements: { connection?: SqliteConnection; bySql: Map<string, SqliteStatement> } = {
+    bySql: new Map(),
+  };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -68,13 +80,18 @@ export class EntityTable<T extends ObjectLiteral> {
     const order = options.order ?? [];
     const filter = this.filter(options.where ?? {}, 0, order, options.after);
     const values = filter.values;
-    const paged = options.limit !== undefined;
+    const { limit, offset = 0 } = options;
+    const paged = limit !== undefined;
     if (!paged && options.offset !== undefined) throw new Error('offset needs a limit');
+    if (paged && !(Number.isSafeInteger(limit) && limit >= 0))
+      throw new Error(`limit must be a whole number, not ${limit}`);
     // A deep page finds its ids in the index first and reads only those rows ("deferred join"):
     // OFFSET otherwise reads every skipped row (page 500 cost 4x page 1 on SQLite, 2x with this).
-    const deep = paged && (options.offset ?? 0) > 0;
-    if (paged) values.push(options.limit, options.offset ?? 0);
-    const shape = `select|${filter.shape}|${order.join(',')}|${paged}|${deep}`;
+    const deep = paged && offset > 0;
+    if (deep) values.push(offset);
+    // The limit is written into the SQL: SQLite plans a statement again on every run when its
+    // LIMIT is a parameter (a read by id took twice as long), and a limit is one of few values.
+    const shape = `select|${filter.shape}|${order.join(',')}|${paged ? limit : ''}|${deep}`;
     const sql = this.sql(shape, () => {
       const table = this.escape(this.metadata.tableName);
       const columns = this.columnList();
@@ -82,15 +99,17 @@ export class EntityTable<T extends ObjectLiteral> {
         .map(([property, direction]) => `${this.name(property)} ${direction}`)
         .join(', ');
       const ordered = orderBy ? ` ORDER BY ${orderBy}` : '';
-      const window = paged
-        ? ` LIMIT ${this.parameter(values.length - 2)} OFFSET ${this.parameter(values.length - 1)}`
-        : '';
+      const window = !paged
+        ? ''
+        : deep
+          ? ` LIMIT ${limit} OFFSET ${this.parameter(values.length - 1)}`
+          : ` LIMIT ${limit}`;
       if (!deep) return `SELECT ${columns} FROM ${table}${filter.sql()}${ordered}${window}`;
       const key = this.escape(this.metadata.primaryColumns[0].databaseName);
       const page = `SELECT ${key} FROM ${table}${filter.sql()}${ordered}${window}`;
       return `SELECT ${columns} FROM ${table} WHERE ${key} IN (${page})${ordered}`;
     });
-    const rows = await this.query<Array<Record<string, unknown>>>(sql, values, manager);
+    const rows = await this.read(sql, values, manager);
     return rows.map((row) => this.hydrate(row));
   }
 
@@ -100,8 +119,8 @@ export class EntityTable<T extends ObjectLiteral> {
       `count|${filter.shape}`,
       () => `SELECT COUNT(*) AS n FROM ${this.escape(this.metadata.tableName)}${filter.sql()}`,
     );
-    const [row] = await this.query<Array<{ n: number | string }>>(sql, filter.values);
-    return Number(row.n); // PostgreSQL answers a bigint as a string
+    const [[n]] = await this.read(sql, filter.values);
+    return Number(n); // PostgreSQL answers a bigint as a string
   }
 
   /** Inserts the entity's columns that are set (generated keys and defaults are left to the database). */
@@ -138,7 +157,9 @@ export class EntityTable<T extends ObjectLiteral> {
     });
     const values = [...set.map((s) => this.persistent(s.value, s.column)), ...filter.values];
     const rows = (await this.write(manager, sql, values)) as Array<Record<string, unknown>>;
-    return rows.map((row) => this.hydrate(row));
+    return rows.map((row) =>
+      this.hydrate(this.columns.map(({ column }) => row[column.databaseName])),
+    );
   }
 
   /** The WHERE clause: its shape (for the SQL cache), its SQL and its values in placeholder order. */
@@ -209,11 +230,37 @@ export class EntityTable<T extends ObjectLiteral> {
     return sql;
   }
 
-  private query<R>(sql: string, values: unknown[], manager?: EntityManager): Promise<R> {
+  /**
+   * Runs a SELECT and answers its rows as arrays of column values, in the order of its columns.
+   * On SQLite, straight on better-sqlite3's connection (the one TypeORM and every transaction
+   * use) with a statement prepared once and rows as arrays: building an object per row through
+   * V8's API was most of a read's time (bench/README.md).
+   */
+  private async read(
+    sql: string,
+    values: unknown[],
+    manager?: EntityManager,
+  ): Promise<unknown[][]> {
+    const connection = (this.dataSource.driver as { databaseConnection?: unknown })
+      .databaseConnection;
+    if (this.dataSource.options.type === 'better-sqlite3')
+      return this.statement(connection as SqliteConnection, sql).all(...values);
     const runner = manager?.queryRunner;
-    return runner
-      ? (runner.query(sql, values) as Promise<R>)
-      : this.dataSource.query<R>(sql, values);
+    const rows = (await (runner
+      ? runner.query(sql, values)
+      : this.dataSource.query(sql, values))) as Array<Record<string, unknown>>;
+    return rows.map((row) => Object.values(row));
+  }
+
+  private statement(connection: SqliteConnection, sql: string): SqliteStatement {
+    if (this.statements.connection !== connection)
+      this.statements = { connection, bySql: new Map() }; // the data source was opened again
+    let statement = this.statements.bySql.get(sql);
+    if (!statement) {
+      statement = connection.prepare(sql).raw(true);
+      this.statements.bySql.set(sql, statement);
+    }
+    return statement;
   }
 
   /**
@@ -238,10 +285,11 @@ export class EntityTable<T extends ObjectLiteral> {
     return this.metadata.columns.map((c) => this.escape(c.databaseName)).join(', ');
   }
 
-  private hydrate(row: Record<string, unknown>): T {
+  /** An entity from a row of {@link columnList}'s values. */
+  private hydrate(row: unknown[]): T {
     const entity = this.metadata.create() as Record<string, unknown>;
-    for (const { column, plain } of this.columns) {
-      const raw = row[column.databaseName];
+    for (const [i, { column, plain }] of this.columns.entries()) {
+      const raw = row[i];
       // Text and integers arrive as they are kept; the driver converts the rest (JSON, booleans).
       entity[column.propertyName] = plain
         ? raw
