@@ -1,7 +1,7 @@
-// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5]
+// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
-// same run it measures a bare NestJS app returning the same body as each scenario, and prints every
-// figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
+// same run, in turns with it, a bare NestJS app returning the same body as each scenario, and prints
+// every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -69,18 +69,45 @@ async function start(script, env) {
   };
 }
 
-async function load(title, options) {
-  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+const ROUNDS = Number(arg('rounds', '5'));
+
+/** One autocannon run: requests, seconds, latency percentiles and what went wrong. */
+async function load(options, seconds) {
+  const result = await autocannon({ connections: CONNECTIONS, duration: seconds, ...options });
   const expected = options.expectStatus ?? 200;
   const wrongStatus = Object.entries(result.statusCodeStats ?? {})
     .filter(([code]) => Number(code) !== expected)
     .reduce((sum, [, s]) => sum + s.count, 0);
   return {
-    scenario: title,
-    requests_per_second: Math.round(result.requests.average),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
+    requests: result.requests.total,
+    seconds: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
     errors: result.errors + result.timeouts + wrongStatus,
+  };
+}
+
+/**
+ * A scenario against the service and against its floor, in turns: ROUNDS short runs each, one
+ * after the other, so a change in what else the machine is doing hits both alike. Each side's
+ * req/s is over all its runs; the ratio is the median of the rounds' ratios.
+ */
+async function compare(title, service, floor) {
+  const runs = { service: [], floor: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.service.push(await load(service, DURATION / ROUNDS));
+    runs.floor.push(await load(floor, DURATION / ROUNDS));
+  }
+  const rate = (rs) => rs.reduce((n, r) => n + r.requests, 0) / rs.reduce((t, r) => t + r.seconds, 0);
+  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+  return {
+    scenario: title,
+    requests_per_second: Math.round(rate(runs.service)),
+    p50_ms: median(runs.service.map((r) => r.p50)),
+    p99_ms: Math.max(...runs.service.map((r) => r.p99)),
+    errors: runs.service.reduce((n, r) => n + r.errors, 0),
+    floor_requests_per_second: Math.round(rate(runs.floor)),
+    ratio_to_floor: +median(runs.service.map((r, i) => r.requests / r.seconds / (runs.floor[i].requests / runs.floor[i].seconds))).toFixed(2),
   };
 }
 
@@ -170,23 +197,19 @@ async function benchDatabase(kind) {
       },
       { title: 'GET /deployments with a wrong key (401)', sample: `${api}/deployments`, sampleHeaders: wrongKey, options: { url: `${api}/deployments`, headers: wrongKey, expectStatus: 401 } },
     ];
-    const results = [];
+    // The floor runs beside the service, answering each scenario's body (captured first).
     for (const scenario of scenarios) {
       scenario.body = await (await fetch(scenario.sample, { headers: scenario.sampleHeaders ?? headers })).text();
-      results.push(await load(scenario.title, { headers, ...scenario.options }));
+    }
+    const floorServer = await start('bench/floor.js', { FLOOR_BODIES: JSON.stringify(scenarios.map((s) => s.body)) });
+    const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
+    const results = [];
+    for (const [i, scenario] of scenarios.entries()) {
+      const result = await compare(scenario.title, { headers, ...scenario.options }, { url: `${floorServer.base}/floor/${i}` });
+      results.push({ ...result, body_bytes: Buffer.byteLength(scenario.body) });
     }
     const loadedRss = rssMb(server.pid);
     await server.stop();
-
-    // The floor, with the service stopped: a bare NestJS app answering each scenario's body.
-    const floorServer = await start('bench/floor.js', { FLOOR_BODIES: JSON.stringify(scenarios.map((s) => s.body)) });
-    for (const [i, r] of results.entries()) {
-      const floor = await load(`floor for ${r.scenario}`, { url: `${floorServer.base}/floor/${i}` });
-      r.floor_requests_per_second = floor.requests_per_second;
-      r.body_bytes = Buffer.byteLength(scenarios[i].body);
-      r.ratio_to_floor = +(r.requests_per_second / floor.requests_per_second).toFixed(2);
-    }
-    const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
     await floorServer.stop();
     return {
       database: kind,
@@ -232,14 +255,14 @@ async function main() {
     runs.push(run);
   }
 
-  console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario, ${require('node:os').cpus().length} cores`);
+  console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario and as long for its floor, in ${ROUNDS} turns, ${require('node:os').cpus().length} cores`);
   for (const run of runs) {
     console.log(`== ${run.database}: seeded in ${run.seed_seconds}s; start-up ${run.startup_ms} ms (floor ${run.floor.startup_ms} ms); idle RSS ${run.idle_rss_mb} MB (floor ${run.floor.idle_rss_mb} MB); RSS after load ${run.rss_after_load_mb} MB; list on ${ROWS} rows: median ${run.list_ms_median} ms, p90 ${run.list_ms_p90} ms`);
     console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'floor req/s': s.floor_requests_per_second, 'x floor': s.ratio_to_floor, 'body B': s.body_bytes, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, errors: s.errors })));
     for (const t of run.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
     console.log('');
   }
-  const results = { at: new Date().toISOString(), rows: ROWS, duration_seconds: DURATION, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
+  const results = { at: new Date().toISOString(), rows: ROWS, duration_seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote bench/results.json (${results.total_seconds.toFixed(0)} s in all)`);
 }

@@ -479,6 +479,33 @@ describe('Auth (e2e)', () => {
       expectUnauthenticated(await t.http().get('/api/v1/deployments').set(bearer(key.secret)));
     });
 
+    it('should record when a key was last used, at most once a minute', async () => {
+      const key = await createKey(t, { permissions: ['deployments:read'] });
+      const lastUsed = async (): Promise<unknown> => {
+        const res = await t.http().get('/api/v1/auth/keys').set(bearer(ADMIN_KEY)).expect(200);
+        return (res.body.keys as Array<{ id: string; last_used_at: unknown }>).find(
+          (k) => k.id === key.id,
+        )?.last_used_at;
+      };
+      expect(await lastUsed()).toBeNull();
+
+      const before = Date.now();
+      expect((await whoami(key.secret)).status).toBe(200);
+      let first = await lastUsed();
+      for (let tries = 0; first === null && tries < 40; tries++) {
+        await sleep(25); // recorded beside the request, not before its answer
+        first = await lastUsed();
+      }
+      expect(first).toMatch(RFC3339);
+      expect(Date.parse(first as string)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(first as string)).toBeLessThanOrEqual(Date.now());
+
+      await sleep(20);
+      expect((await whoami(key.secret)).status).toBe(200);
+      await sleep(100);
+      expect(await lastUsed()).toBe(first);
+    });
+
     it('should answer a revoked key with 401', async () => {
       const key = await createKey(t, { permissions: ['deployments:read'] });
       await t.http().delete(`/api/v1/auth/keys/${key.id}`).set(bearer(ADMIN_KEY)).expect(204);

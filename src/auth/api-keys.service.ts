@@ -16,7 +16,7 @@ import {
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { ALL_ENVIRONMENTS, ALL_PERMISSIONS } from './permission.enum';
 import { coversAllEnvironments, Principal } from './principal';
-import { generateSecret, hashesEqual, hashSecret, shownPrefix } from './secret';
+import { generateSecret, hashSecret, shownPrefix } from './secret';
 
 /** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -24,11 +24,22 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export const KEY_CACHE_MS = 1000;
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
+/**
+ * A key as the cache keeps it, with what every request asks of it worked out once (its
+ * principal, its expiry, when its use was last recorded).
+ */
+interface KnownKey {
+  key: ApiKey;
+  principal: Principal;
+  expiresAtMs: number;
+  lastUsedAtMs: number;
+}
+
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
   private readonly byRequest = new WeakMap<object, Promise<Principal>>();
-  private readonly recent = new LRUCache<string, { key: ApiKey | null }>({
+  private readonly recent = new LRUCache<string, { known: KnownKey | null }>({
     max: 10_000,
     ttl: KEY_CACHE_MS,
     allowStale: false,
@@ -73,16 +84,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /** The principal behind a secret; every failure is a 401 with a reason. */
   async authenticate(secret: string): Promise<Principal> {
-    const hash = hashSecret(secret);
-    const key = await this.lookup(hash);
-    if (!key || !hashesEqual(key.secretHash, hash))
-      throw ApiError.unauthenticated('Invalid API key');
-    const now = nowIso();
+    const known = await this.lookup(hashSecret(secret));
+    if (!known) throw ApiError.unauthenticated('Invalid API key');
+    const { key } = known;
     if (key.revokedAt) throw ApiError.unauthenticated('API key has been revoked');
-    if (key.expiresAt && key.expiresAt <= now)
-      throw ApiError.unauthenticated('API key has expired');
-    this.touch(key, now);
-    return toPrincipal(key);
+    const now = Date.now();
+    if (known.expiresAtMs <= now) throw ApiError.unauthenticated('API key has expired');
+    this.touch(known, now);
+    return known.principal;
   }
 
   async create(creator: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
@@ -140,12 +149,18 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * The key with this hash, from a cache of one second: every request needs it, and a second is
    * how long a key revoked on another replica may still work here.
    */
-  private async lookup(hash: string): Promise<ApiKey | null> {
+  private async lookup(hash: string): Promise<KnownKey | null> {
     const cached = this.recent.get(hash);
-    if (cached) return cached.key;
+    if (cached) return cached.known;
     const key = await this.keys.findOneBy({ secretHash: hash });
-    this.recent.set(hash, { key });
-    return key;
+    const known = key && {
+      key,
+      principal: toPrincipal(key),
+      expiresAtMs: key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
+      lastUsedAtMs: key.lastUsedAt ? Date.parse(key.lastUsedAt) : -Infinity,
+    };
+    this.recent.set(hash, { known });
+    return known;
   }
 
   whoami(principal: Principal): WhoAmIResponseDto {
@@ -211,12 +226,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return key;
   }
 
-  private touch(key: ApiKey, now: string): void {
-    if (key.lastUsedAt && Date.parse(now) - Date.parse(key.lastUsedAt) < LAST_USED_RESOLUTION_MS)
-      return;
-    key.lastUsedAt = now; // the cached copy too, so the next requests do not write again
+  private touch(known: KnownKey, now: number): void {
+    if (now - known.lastUsedAtMs < LAST_USED_RESOLUTION_MS) return;
+    known.lastUsedAtMs = now; // in the cache too, so the next requests do not write again
+    const lastUsedAt = new Date(now).toISOString();
     this.db
-      .transaction((manager) => manager.update(ApiKey, { id: key.id }, { lastUsedAt: now }))
+      .transaction((manager) => manager.update(ApiKey, { id: known.key.id }, { lastUsedAt }))
       .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export const SECRET_PREFIX = 'fdk_';
 const SHOWN_PREFIX_LENGTH = 12;
@@ -15,10 +15,4 @@ export function hashSecret(secret: string): string {
 /** The part of a secret that may be shown again, to tell keys apart. */
 export function shownPrefix(secret: string): string {
   return secret.slice(0, SHOWN_PREFIX_LENGTH);
-}
-
-export function hashesEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && timingSafeEqual(x, y);
 }
