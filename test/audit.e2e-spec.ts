@@ -568,6 +568,32 @@ describe('Audit log (e2e)', () => {
       await waitForOperation(t, mine.body.operation_id);
     });
 
+    it('should walk the same events by cursor as by page number, within since and until', async () => {
+      const since = new Date().toISOString();
+      for (const n of [1, 2, 3, 4, 5]) {
+        await eventOf(await requestDeployment(t, { service: uniqueService(`walk${n}`), version: '1' }));
+      }
+      const until = new Date().toISOString();
+      const ids = (res: Response): string[] => res.body.audit_events.map((e: { id: string }) => e.id);
+      const all = await list({ since, until, per_page: 100 });
+      expect(all.body.total).toBe(5);
+
+      const walked: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const res = await list({ since, until, per_page: 2, ...(cursor ? { cursor } : {}) });
+        expect(res.status).toBe(200);
+        if (cursor) expect(res.body.total).toBeUndefined();
+        walked.push(...ids(res));
+        cursor = res.body.next_cursor ?? undefined;
+        pages++;
+      } while (cursor && pages < 10);
+
+      expect(pages).toBe(3);
+      expect(walked).toEqual(ids(all));
+    });
+
     it('should filter by since and until', async () => {
       const before = await requestDeployment(t, { service: uniqueService('s1'), version: '1' });
       const beforeEvent = await eventOf(before);

@@ -280,6 +280,14 @@ environments:
 
       const list = await cli(url, ['list', '--service', service]);
       expect(list.stdout.split('\n').filter((l) => l.includes(service))).toHaveLength(3);
+      const firstTwo = await cli(url, ['list', '--service', service, '--per-page', '2']);
+      expect(firstTwo.stdout).toContain('(2 of 3, page 1)');
+      const cursor = /add --cursor (\S+)/.exec(firstTwo.stdout)?.[1];
+      expect(cursor).toBeDefined();
+      const rest = await cli(url, ['list', '--service', service, '--per-page', '2', '--cursor', cursor!]);
+      expect(rest.code).toBe(0);
+      expect(rest.stdout.split('\n').filter((l) => l.includes(service))).toHaveLength(1);
+      expect(rest.stdout).not.toContain('--cursor');
 
       const logs = await cli(url, ['logs', second.operation.id]);
       expect(logs.stdout).toContain(`Rolling out ${service} 2 to staging (simulated)`);

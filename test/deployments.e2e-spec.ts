@@ -242,6 +242,65 @@ describe('Deployments (e2e)', () => {
       expect(beyond.body.deployments).toEqual([]);
     });
 
+    it('should say next_cursor on every page but the last', async () => {
+      const pageOf = (page: number) =>
+        t.http().get(`/api/v1/deployments?service=${service}&per_page=2&page=${page}`).set(bearer(ADMIN_KEY));
+      expect((await pageOf(1)).body.next_cursor).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/));
+      expect((await pageOf(2)).body.next_cursor).toEqual(expect.any(String));
+      expect((await pageOf(3)).body.next_cursor).toBeNull();
+      const exact = await t.http().get(`/api/v1/deployments?service=${service}&per_page=5`).set(bearer(ADMIN_KEY));
+      expect(exact.body).toMatchObject({ total: 5, next_cursor: null });
+    });
+
+    it('should walk the list by cursor: every item once, in order, without total or page', async () => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = `service=${service}&per_page=2${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await t.http().get(`/api/v1/deployments?${query}`).set(bearer(ADMIN_KEY));
+        expect(res.status).toBe(200);
+        if (cursor) expect(Object.keys(res.body).sort()).toEqual(['deployments', 'next_cursor', 'per_page']);
+        seen.push(...res.body.deployments.map((d: { id: string }) => d.id));
+        cursor = res.body.next_cursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(3);
+      expect(seen).toEqual([...ids].reverse());
+    });
+
+    it('should neither skip nor repeat when deployments arrive during a walk by cursor', async () => {
+      const busy = uniqueService('busy');
+      const old: string[] = [];
+      for (const version of ['1', '2', '3']) old.push((await deployAndWait(t, { service: busy, version })).id);
+      const list = (query: string) => t.http().get(`/api/v1/deployments?service=${busy}&${query}`).set(bearer(ADMIN_KEY));
+      const first = await list('per_page=2');
+
+      await deployAndWait(t, { service: busy, version: '4' });
+
+      const rest = await list(`per_page=2&cursor=${first.body.next_cursor}`);
+      expect([...first.body.deployments, ...rest.body.deployments].map((d: { id: string }) => d.id)).toEqual(
+        [...old].reverse(),
+      );
+      expect(rest.body.next_cursor).toBeNull();
+      // By page number the newcomer pushes everything along: page 2 repeats the end of page 1.
+      const page2 = await list('per_page=2&page=2');
+      expect(page2.body.deployments[0].id).toBe(first.body.deployments[1].id);
+    });
+
+    it.each([
+      ['cursor=not-a-cursor', 'Invalid cursor'],
+      ['cursor=a%2Bb', 'Invalid cursor'],
+      [`cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`, 'Invalid cursor'],
+      [`cursor=${Buffer.from('["2026-11-25T10:30:00.120Z","x"]').toString('base64url')}&page=1`, 'not both'],
+    ])('should refuse %s with 400 naming cursor', async (query, message) => {
+      const res = await t.http().get(`/api/v1/deployments?${query}`).set(bearer(ADMIN_KEY));
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('validation_error');
+      expect(res.body.message).toContain(message);
+      expect(res.body.details.errors.map((e: { field: string }) => e.field)).toEqual(['cursor']);
+    });
+
     it.each([
       ['per_page=0', 'per_page'],
       ['per_page=101', 'per_page'],

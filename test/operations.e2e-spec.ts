@@ -118,6 +118,19 @@ environments:
       expect(firstPage.body.total).toBeGreaterThanOrEqual(3);
       const [a, b] = firstPage.body.operations;
       expect(a.created_at >= b.created_at).toBe(true);
+
+      const walked: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `type=deployment.rollout&per_page=1${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await t.http().get(`/api/v1/operations?${query}`).set(bearer(ADMIN_KEY));
+        expect(res.status).toBe(200);
+        walked.push(...res.body.operations.map((o: { id: string }) => o.id));
+        cursor = res.body.next_cursor;
+      } while (cursor && walked.length < 1000);
+      const rollouts = await t.http().get('/api/v1/operations?type=deployment.rollout&per_page=100').set(bearer(ADMIN_KEY));
+      expect(rollouts.body.total).toBeLessThan(100);
+      expect(walked).toEqual(rollouts.body.operations.map((o: { id: string }) => o.id));
       expect(firstPage.body.operations[0].id).toBe(rb.body.operation_id);
     });
 

@@ -1,6 +1,15 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Between, FindOptionsWhere, LessThanOrEqual, MoreThanOrEqual, Repository } from 'typeorm';
+import {
+  And,
+  Equal,
+  FindOperator,
+  FindOptionsWhere,
+  LessThan,
+  LessThanOrEqual,
+  MoreThanOrEqual,
+  Repository,
+} from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
@@ -84,28 +93,34 @@ export class AuditService implements BeforeApplicationShutdown {
   }
 
   async list(query: ListAuditEventsQueryDto): Promise<AuditEventListResponseDto> {
-    const where: FindOptionsWhere<AuditEvent> = {
+    const window = pageWindow(query);
+    const within = [
+      ...(query.since ? [MoreThanOrEqual(query.since)] : []),
+      ...(query.until ? [LessThanOrEqual(query.until)] : []),
+    ];
+    const filters: FindOptionsWhere<AuditEvent> = {
       ...(query.actor_key_id ? { actorKeyId: query.actor_key_id } : {}),
       ...(query.action ? { action: query.action } : {}),
       ...(query.target_id ? { targetId: query.target_id } : {}),
       ...(query.outcome ? { outcome: query.outcome } : {}),
-      ...(query.since && query.until
-        ? { at: Between(query.since, query.until) }
-        : query.since
-          ? { at: MoreThanOrEqual(query.since) }
-          : query.until
-            ? { at: LessThanOrEqual(query.until) }
-            : {}),
     };
-    const { limit, offset } = pageWindow(query);
-    const [rows, total] = await this.events.findAndCount({
-      where,
-      order: { at: 'DESC', id: 'DESC' },
-      take: limit,
-      skip: offset,
-    });
+    const at = (...bounds: Array<FindOperator<string>>) =>
+      bounds.length === 0 ? {} : { at: bounds.length === 1 ? bounds[0] : And(...bounds) };
+    // After a cursor: earlier than its event, or as early with a smaller id (newest first).
+    const where: Array<FindOptionsWhere<AuditEvent>> = window.after
+      ? [
+          { ...filters, ...at(...within, LessThan(window.after[0])) },
+          { ...filters, ...at(...within, Equal(window.after[0])), id: LessThan(window.after[1]) },
+        ]
+      : [{ ...filters, ...at(...within) }];
+    const order = { at: 'DESC', id: 'DESC' } as const;
+    const [rows, total] = await Promise.all([
+      this.events.find({ where, order, take: window.limit, skip: window.offset }),
+      window.after ? undefined : this.events.count({ where }),
+    ]);
+    const { rows: shown, page } = pageOf(rows, query, (e) => [e.at, e.id], total);
     return {
-      audit_events: rows.map((e) => ({
+      audit_events: shown.map((e) => ({
         id: e.id,
         at: e.at,
         request_id: e.requestId,
@@ -117,7 +132,7 @@ export class AuditService implements BeforeApplicationShutdown {
         error_code: e.errorCode,
         source_ip: e.sourceIp,
       })),
-      ...pageOf(total, query),
+      ...page,
     };
   }
 }

@@ -515,14 +515,22 @@ export interface components {
         };
         AuditEventListResponseDto: {
             /**
-             * @description Matching items in all pages.
+             * @description Matching items in all pages. Absent when paging by `cursor`.
              * @example 1
              */
-            total: number;
-            /** @example 1 */
-            page: number;
+            total?: number;
+            /**
+             * @description Absent when paging by `cursor`.
+             * @example 1
+             */
+            page?: number;
             /** @example 50 */
             per_page: number;
+            /**
+             * @description Pass as `cursor` for the items after this page; null on the last page.
+             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             */
+            next_cursor: string | null;
             audit_events: components["schemas"]["AuditEventDto"][];
         };
         OperationTargetDto: {
@@ -580,14 +588,22 @@ export interface components {
         };
         OperationListResponseDto: {
             /**
-             * @description Matching items in all pages.
+             * @description Matching items in all pages. Absent when paging by `cursor`.
              * @example 1
              */
-            total: number;
-            /** @example 1 */
-            page: number;
+            total?: number;
+            /**
+             * @description Absent when paging by `cursor`.
+             * @example 1
+             */
+            page?: number;
             /** @example 50 */
             per_page: number;
+            /**
+             * @description Pass as `cursor` for the items after this page; null on the last page.
+             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             */
+            next_cursor: string | null;
             operations: components["schemas"]["OperationResponseDto"][];
         };
         LogLineDto: {
@@ -666,14 +682,22 @@ export interface components {
         };
         DeploymentListResponseDto: {
             /**
-             * @description Matching items in all pages.
+             * @description Matching items in all pages. Absent when paging by `cursor`.
              * @example 1
              */
-            total: number;
-            /** @example 1 */
-            page: number;
+            total?: number;
+            /**
+             * @description Absent when paging by `cursor`.
+             * @example 1
+             */
+            page?: number;
             /** @example 50 */
             per_page: number;
+            /**
+             * @description Pass as `cursor` for the items after this page; null on the last page.
+             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             */
+            next_cursor: string | null;
             deployments: components["schemas"]["DeploymentResponseDto"][];
         };
         CreateDeploymentDto: {
@@ -966,6 +990,8 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                cursor?: string;
                 /** @description Only what this API key did. */
                 actor_key_id?: string;
                 action?: string;
@@ -1025,6 +1051,8 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                cursor?: string;
                 status?: "pending" | "running" | "succeeded" | "failed" | "cancelled";
                 type?: string;
             };
@@ -1303,6 +1331,8 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                cursor?: string;
                 service?: string;
                 environment?: string;
                 status?: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";

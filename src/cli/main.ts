@@ -168,14 +168,16 @@ program
   .option('--service <name>')
   .option('--env <environment>')
   .option('--status <status>')
-  .option('--page <n>', 'page number', '1')
+  .option('--page <n>', 'page number (default 1)')
+  .option('--cursor <cursor>', 'the items after a page: the cursor its answer printed')
   .option('--per-page <n>', 'rows per page (1-100)', '20')
   .action(
     async (opts: {
       service?: string;
       env?: string;
       status?: string;
-      page: string;
+      page?: string;
+      cursor?: string;
       perPage: string;
     }) => {
       const list = unwrap(
@@ -185,7 +187,8 @@ program
               service: opts.service,
               environment: opts.env,
               status: opts.status as Deployment['status'] | undefined,
-              page: Number(opts.page),
+              page: opts.page === undefined ? undefined : Number(opts.page),
+              cursor: opts.cursor,
               per_page: Number(opts.perPage),
             },
           },
@@ -194,7 +197,10 @@ program
       output(list, () =>
         [
           ...list.deployments.map(describeDeployment),
-          `(${list.deployments.length} of ${list.total}, page ${list.page})`,
+          list.total === undefined
+            ? `(${list.deployments.length})`
+            : `(${list.deployments.length} of ${list.total}, page ${list.page})`,
+          ...(list.next_cursor ? [`more: add --cursor ${list.next_cursor} (and the same filters)`] : []),
         ].join('\n'),
       );
     },

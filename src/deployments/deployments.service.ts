@@ -9,7 +9,7 @@ import {
   visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
+import { byCreation, NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { EntityTable } from '../database/entity-table';
@@ -162,26 +162,22 @@ export class DeploymentsService {
     query: ListDeploymentsQueryDto,
   ): Promise<DeploymentListResponseDto> {
     const environments = visibleEnvironments(principal);
-    if (environments && query.environment && !environments.includes(query.environment)) {
-      return { deployments: [], ...pageOf(0, query) };
-    }
+    const window = pageWindow(query);
     const where = {
       service: query.service,
       status: query.status,
-      environment: query.environment ?? environments,
+      environment:
+        // Asking for an environment outside the key's: nothing (the IN list is empty).
+        environments && query.environment
+          ? environments.filter((e) => e === query.environment)
+          : (query.environment ?? environments),
     };
     const [rows, total] = await Promise.all([
-      this.table.find({
-        where,
-        order: NEWEST_FIRST,
-        ...pageWindow(query),
-      }),
-      this.table.count(where),
+      this.table.find({ where, order: NEWEST_FIRST, ...window }),
+      window.after ? undefined : this.table.count(where),
     ]);
-    return {
-      deployments: rows.map(toDeploymentResponse),
-      ...pageOf(total, query),
-    };
+    const { rows: shown, page } = pageOf(rows, query, byCreation, total);
+    return { deployments: shown.map(toDeploymentResponse), ...page };
   }
 
   async history(principal: Principal, id: string): Promise<DeploymentEventsResponseDto> {

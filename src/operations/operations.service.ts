@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
+import { byCreation, NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
@@ -96,18 +96,13 @@ export class OperationsService {
   ): Promise<OperationListResponseDto> {
     const environments = visibleEnvironments(principal);
     const where = { status: query.status, type: query.type, scope: environments };
+    const window = pageWindow(query);
     const [rows, total] = await Promise.all([
-      this.store.table.find({
-        where,
-        order: NEWEST_FIRST,
-        ...pageWindow(query),
-      }),
-      this.store.table.count(where),
+      this.store.table.find({ where, order: NEWEST_FIRST, ...window }),
+      window.after ? undefined : this.store.table.count(where),
     ]);
-    return {
-      operations: rows.map(toOperationResponse),
-      ...pageOf(total, query),
-    };
+    const { rows: shown, page } = pageOf(rows, query, byCreation, total);
+    return { operations: shown.map(toOperationResponse), ...page };
   }
 
   /**
