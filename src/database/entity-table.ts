@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   DataSource,
   EntityManager,
@@ -30,6 +31,15 @@ interface SqliteStatement {
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
 }
+/** The part of pg's API used here: a pool or a client. */
+interface PgQueryable {
+  query(query: {
+    name: string;
+    text: string;
+    values: unknown[];
+    rowMode: 'array';
+  }): Promise<{ rows: unknown[][] }>;
+}
 
 interface Filter {
   /** What the SQL depends on (columns, IS NULL, list lengths), to cache it by. */
@@ -53,6 +63,7 @@ export class EntityTable<T extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
   private readonly sqlByShape = new Map<string, string>();
   private readonly columns: Array<{ column: ColumnMetadata; plain: boolean }>;
+  private readonly names = new Map<string, string>();
   private statements: { connection?: SqliteConnection; bySql: Map<string, SqliteStatement> } = {
     bySql: new Map(),
   };
@@ -231,25 +242,40 @@ export class EntityTable<T extends ObjectLiteral> {
   }
 
   /**
-   * Runs a SELECT and answers its rows as arrays of column values, in the order of its columns.
-   * On SQLite, straight on better-sqlite3's connection (the one TypeORM and every transaction
-   * use) with a statement prepared once and rows as arrays: building an object per row through
-   * V8's API was most of a read's time (bench/README.md).
+   * Runs a SELECT and answers its rows as arrays of column values, in the order of its columns,
+   * on the connection every transaction uses (the transaction's own, given `manager`). On SQLite,
+   * on better-sqlite3's statement prepared once; on PostgreSQL, as a named statement, which pg
+   * prepares once per connection (the server then neither parses nor plans it again). Building an
+   * object per row, and on PostgreSQL parsing and planning each query, was most of a read's time
+   * (bench/README.md).
    */
   private async read(
     sql: string,
     values: unknown[],
     manager?: EntityManager,
   ): Promise<unknown[][]> {
-    const connection = (this.dataSource.driver as { databaseConnection?: unknown })
-      .databaseConnection;
+    const driver = this.dataSource.driver as { databaseConnection?: unknown; master?: unknown };
     if (this.dataSource.options.type === 'better-sqlite3')
-      return this.statement(connection as SqliteConnection, sql).all(...values);
-    const runner = manager?.queryRunner;
-    const rows = (await (runner
-      ? runner.query(sql, values)
-      : this.dataSource.query(sql, values))) as Array<Record<string, unknown>>;
-    return rows.map((row) => Object.values(row));
+      return this.statement(driver.databaseConnection as SqliteConnection, sql).all(...values);
+    const runner = manager?.queryRunner as { connect(): Promise<unknown> } | undefined;
+    const client = (runner ? await runner.connect() : driver.master) as PgQueryable;
+    const result = await client.query({
+      name: this.statementName(sql),
+      text: sql,
+      values,
+      rowMode: 'array',
+    });
+    return result.rows;
+  }
+
+  /** A name per SQL text: pg refuses one name for two texts on a connection. */
+  private statementName(sql: string): string {
+    let name = this.names.get(sql);
+    if (!name) {
+      name = `fd_${createHash('sha256').update(sql).digest('base64url').slice(0, 24)}`;
+      this.names.set(sql, name);
+    }
+    return name;
   }
 
   private statement(connection: SqliteConnection, sql: string): SqliteStatement {
