@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { NEWEST_FIRST } from '../src/common/pagination';
-import { Database } from '../src/database/database';
+import { Database, isUniqueViolation } from '../src/database/database';
 import { EntityTable, Where } from '../src/database/entity-table';
 import { Deployment, DeploymentStatus } from '../src/deployments/deployment.entity';
 import { Operation, OperationStatus } from '../src/operations/operation.entity';
@@ -664,6 +664,34 @@ describe('EntityTable (e2e)', () => {
 
       expect(await operations.findOne({ id: loose.id })).toBeNull();
       expect(await operations.findOne({ id: op.id })).toStrictEqual(op);
+    });
+
+    it('should commit transactions that run at the same time each on its own: a failing one undoes only its own writes', async () => {
+      const scope = uniqueScope();
+      const rows = Array.from({ length: 6 }, () => operation({ scope }));
+      const duplicate = operation({ scope, id: rows[0].id });
+
+      const outcomes = await Promise.allSettled([
+        ...rows.map((row) => db.transaction((m) => operations.insert(m, row))),
+        db.transaction(async (m) => {
+          await operations.insert(m, operation({ scope, message: 'undone' }));
+          throw new Error('changed my mind');
+        }),
+        db.transaction((m) => operations.insert(m, duplicate)),
+        db.transaction(async (m) => {
+          await operations.insert(m, operation({ scope, message: 'kept' }));
+          return 'answered';
+        }),
+      ]);
+
+      expect(outcomes.slice(0, 6).map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
+      expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: { message: 'changed my mind' } });
+      expect(outcomes[7].status).toBe('rejected');
+      expect(isUniqueViolation((outcomes[7] as PromiseRejectedResult).reason)).toBe(true);
+      expect(outcomes[8]).toEqual({ status: 'fulfilled', value: 'answered' });
+      const stored = await operations.find({ where: { scope } });
+      expect(sortedIds(stored)).toEqual(sortedIds([...rows, stored.find((r) => r.message === 'kept')!]));
+      expect(stored.filter((r) => r.message === 'undone')).toEqual([]);
     });
 
     it('should undo only a failed savepoint, and keep the rest of its transaction', async () => {

@@ -1,19 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import { Mutex } from 'async-mutex';
 import { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryFailedError } from 'typeorm';
 import { EntityTable } from './entity-table';
 
+/** Units of work committed together at most, on SQLite. */
+const MAX_GROUP = 100;
+
+interface Unit {
+  work: (manager: EntityManager) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Runs units of work in a transaction. better-sqlite3 gives TypeORM a single connection, on which
- * two interleaved transactions would merge into one, so on SQLite writes take turns; PostgreSQL
- * uses its connection pool and its own locking.
+ * Runs units of work in a transaction. PostgreSQL uses its connection pool and its own locking.
+ * better-sqlite3 gives TypeORM a single connection, on which two interleaved transactions would
+ * merge into one, so on SQLite units take turns — and commit in groups: the units that queue up
+ * while a group runs form the next one, one transaction in which each unit is a savepoint (a unit
+ * that fails undoes only its own writes). A commit writes every page the transaction touched, the
+ * index pages of recent rows among them, so one commit for many units is much of the cost of a
+ * write under load (bench/README.md).
  */
 @Injectable()
 export class Database {
-  private readonly turns?: Mutex;
+  private readonly queue?: Unit[];
+  private draining = false;
 
   constructor(readonly dataSource: DataSource) {
-    if (dataSource.options.type === 'better-sqlite3') this.turns = new Mutex();
+    if (dataSource.options.type === 'better-sqlite3') this.queue = [];
   }
 
   /** The prepared hot path of an entity's table (see {@link EntityTable}). */
@@ -42,10 +55,64 @@ export class Database {
     }
   }
 
-  /** Every write goes through here; `work` must not call `transaction` again. */
+  /**
+   * Every write goes through here; `work` must not call `transaction` again. Settles once its
+   * transaction has committed (or failed).
+   */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const run = () => this.dataSource.transaction(work);
-    return this.turns ? this.turns.runExclusive(run) : run();
+    const queue = this.queue;
+    if (!queue) return this.dataSource.transaction(work);
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      void this.drain(queue);
+    });
+  }
+
+  private async drain(queue: Unit[]): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (queue.length > 0) {
+        // better-sqlite3 answers at once, so a group would never outlast a turn of the event loop:
+        // waiting one lets the requests already read off the sockets queue their units too.
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.commitGroup(queue.splice(0, MAX_GROUP));
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One transaction for the group; each unit in a savepoint unless it is alone. */
+  private async commitGroup(group: Unit[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        if (group.length === 1) {
+          outcomes.push({ ok: true, value: await group[0].work(manager) });
+          return;
+        }
+        for (const unit of group) {
+          let value: unknown;
+          const result = await this.savepoint(manager, async () => {
+            value = await unit.work(manager);
+          });
+          outcomes.push(result.ok ? { ok: true, value } : result);
+        }
+      });
+    } catch (error) {
+      // Nothing was committed: a unit alone failed, or the commit itself.
+      for (const [i, unit] of group.entries()) {
+        const outcome = outcomes[i];
+        unit.reject(outcome && !outcome.ok ? outcome.error : error);
+      }
+      return;
+    }
+    for (const [i, unit] of group.entries()) {
+      const outcome = outcomes[i];
+      if (outcome.ok) unit.resolve(outcome.value);
+      else unit.reject(outcome.error);
+    }
   }
 }
 
