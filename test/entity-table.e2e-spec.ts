@@ -194,6 +194,19 @@ describe('EntityTable (e2e)', () => {
       );
     });
 
+    it('should still read after a migration changed the type of a column it reads', async () => {
+      const row = operation({ scope: uniqueScope(), message: 'before the change' });
+      await insertOperations([row]);
+      expect(await operations.findOne({ id: row.id })).toStrictEqual(row); // prepared now
+
+      const type = t.dataSource.options.type === 'postgres' ? 'varchar(2000)' : undefined;
+      if (type) await t.dataSource.query(`ALTER TABLE operations ALTER COLUMN message TYPE ${type}`);
+
+      expect(await operations.findOne({ id: row.id })).toStrictEqual(row);
+      expect(await operations.find({ where: { scope: row.scope } })).toStrictEqual([row]);
+      expect(await db.transaction((m) => operations.findOne({ id: row.id }, m))).toStrictEqual(row);
+    });
+
     it('should answer null for an id that is not there', async () => {
       await insertOperations([operation({ scope: uniqueScope() })]);
 

@@ -57,4 +57,22 @@ describe('API key cache across instances (e2e)', () => {
     expect((await whoami(a, key.secret)).status).toBe(401);
     expect((await b.http().get('/api/v1/deployments').set(bearer(key.secret))).status).toBe(401);
   });
+
+  it('should refuse a key on the instance that revoked it from the moment the revoke answers, even with lookups racing it', async () => {
+    for (let trial = 0; trial < 10; trial++) {
+      const key = await createKey(a, { name: `raced-${trial}`, permissions: ['deployments:read'] });
+      // Lookups in flight before and while the revoke runs, some with a cold cache.
+      const lookup = (delayMs: number) =>
+        sleep(delayMs).then(() => whoami(a, key.secret).then((res) => res.status));
+      const before = [lookup(0), lookup(0)];
+      const revoking = a.http().delete(`/api/v1/auth/keys/${key.id}`).set(bearer(ADMIN_KEY)).then((res) => res.status);
+      const during = [0, 1, 2, 3, 5, 8].map(lookup);
+      expect(await revoking).toBe(204);
+      await Promise.all([...before, ...during]);
+
+      const after = await whoami(a, key.secret);
+      expect(after.status).toBe(401);
+      expect(after.body.message).toMatch(/revoked/);
+    }
+  });
 });

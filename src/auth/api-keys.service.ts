@@ -39,6 +39,8 @@ interface KnownKey {
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
   private readonly byRequest = new WeakMap<object, Promise<Principal>>();
+  /** Keys revoked here so far: a lookup that saw one happen keeps its answer out of the cache. */
+  private revocations = 0;
   private readonly recent = new LRUCache<string, { known: KnownKey | null }>({
     max: 10_000,
     ttl: KEY_CACHE_MS,
@@ -137,12 +139,15 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /** Revokes a key; revoking one already revoked changes nothing. */
   async revoke(principal: Principal, id: string): Promise<void> {
-    await this.db.transaction(async (manager) => {
+    const hash = await this.db.transaction(async (manager) => {
       const key = await manager.findOneBy(ApiKey, { id });
       if (!key || !isWithinScope(principal, key)) throw ApiError.notFound('API key', id);
       if (!key.revokedAt) await manager.update(ApiKey, { id }, { revokedAt: nowIso() });
-      this.recent.delete(key.secretHash);
+      return key.secretHash;
     });
+    // Once committed: a lookup that read the key before then must not put it back in the cache.
+    this.revocations++;
+    this.recent.delete(hash);
   }
 
   /**
@@ -152,6 +157,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private async lookup(hash: string): Promise<KnownKey | null> {
     const cached = this.recent.get(hash);
     if (cached) return cached.known;
+    const revocations = this.revocations;
     const key = await this.keys.findOneBy({ secretHash: hash });
     const known = key && {
       key,
@@ -159,7 +165,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       expiresAtMs: key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
       lastUsedAtMs: key.lastUsedAt ? Date.parse(key.lastUsedAt) : -Infinity,
     };
-    this.recent.set(hash, { known });
+    if (revocations === this.revocations) this.recent.set(hash, { known });
     return known;
   }
 

@@ -8,6 +8,7 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
 import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idempotency-records';
 import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-events';
+import { MAX_POOL_CONNECTIONS } from './entity-table';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -25,7 +26,12 @@ export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
     synchronize: false,
   };
   if (config.database.type === 'postgres') {
-    return { ...common, type: 'postgres', url: config.database.url, extra: { max: 20 } };
+    return {
+      ...common,
+      type: 'postgres',
+      url: config.database.url,
+      extra: { max: MAX_POOL_CONNECTIONS },
+    };
   }
   const file = config.database.database;
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

@@ -31,10 +31,19 @@ interface SqliteStatement {
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
 }
+/** Connections in the PostgreSQL pool. */
+export const MAX_POOL_CONNECTIONS = 20;
+
+/** PostgreSQL's "cached plan must not change result type", for a statement prepared before. */
+function isStalePlan(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan');
+}
+
 /** The part of pg's API used here: a pool or a client. */
 interface PgQueryable {
   query(query: {
-    name: string;
+    name?: string;
     text: string;
     values: unknown[];
     rowMode: 'array';
@@ -99,10 +108,13 @@ export class EntityTable<T extends ObjectLiteral> {
     // A deep page finds its ids in the index first and reads only those rows ("deferred join"):
     // OFFSET otherwise reads every skipped row (page 500 cost 4x page 1 on SQLite, 2x with this).
     const deep = paged && offset > 0;
+    // On SQLite the limit is written into the SQL: it plans a statement again on every run when
+    // its LIMIT is a parameter (a read by id took twice as long). On PostgreSQL it stays a
+    // parameter, so one prepared statement serves every page size.
+    const literalLimit = this.dataSource.options.type === 'better-sqlite3';
+    if (paged && !literalLimit) values.push(limit);
     if (deep) values.push(offset);
-    // The limit is written into the SQL: SQLite plans a statement again on every run when its
-    // LIMIT is a parameter (a read by id took twice as long), and a limit is one of few values.
-    const shape = `select|${filter.shape}|${order.join(',')}|${paged ? limit : ''}|${deep}`;
+    const shape = `select|${filter.shape}|${order.join(',')}|${paged ? (literalLimit ? limit : '?') : ''}|${deep}`;
     const sql = this.sql(shape, () => {
       const table = this.escape(this.metadata.tableName);
       const columns = this.columnList();
@@ -110,11 +122,14 @@ export class EntityTable<T extends ObjectLiteral> {
         .map(([property, direction]) => `${this.name(property)} ${direction}`)
         .join(', ');
       const ordered = orderBy ? ` ORDER BY ${orderBy}` : '';
+      const limitSql = literalLimit
+        ? String(limit)
+        : this.parameter(values.length - (deep ? 2 : 1));
       const window = !paged
         ? ''
         : deep
-          ? ` LIMIT ${limit} OFFSET ${this.parameter(values.length - 1)}`
-          : ` LIMIT ${limit}`;
+          ? ` LIMIT ${limitSql} OFFSET ${this.parameter(values.length - 1)}`
+          : ` LIMIT ${limitSql}`;
       if (!deep) return `SELECT ${columns} FROM ${table}${filter.sql()}${ordered}${window}`;
       const key = this.escape(this.metadata.primaryColumns[0].databaseName);
       const page = `SELECT ${key} FROM ${table}${filter.sql()}${ordered}${window}`;
@@ -258,14 +273,23 @@ export class EntityTable<T extends ObjectLiteral> {
     if (this.dataSource.options.type === 'better-sqlite3')
       return this.statement(driver.databaseConnection as SqliteConnection, sql).all(...values);
     const runner = manager?.queryRunner as { connect(): Promise<unknown> } | undefined;
-    const client = (runner ? await runner.connect() : driver.master) as PgQueryable;
-    const result = await client.query({
-      name: this.statementName(sql),
-      text: sql,
-      values,
-      rowMode: 'array',
-    });
-    return result.rows;
+    if (runner) {
+      // Inside a transaction, unnamed: a statement prepared on a connection TypeORM hands back to
+      // the pool would keep failing there once a migration changed a column's type.
+      const client = (await runner.connect()) as PgQueryable;
+      return (await client.query({ text: sql, values, rowMode: 'array' })).rows;
+    }
+    const pool = driver.master as PgQueryable;
+    const query = { name: this.statementName(sql), text: sql, values, rowMode: 'array' as const };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await pool.query(query)).rows;
+      } catch (error) {
+        // A column's type changed under a prepared statement (a migration during a rolling
+        // upgrade): the pool drops that connection; again, on another, as many times as it has.
+        if (!isStalePlan(error) || attempt >= MAX_POOL_CONNECTIONS) throw error;
+      }
+    }
   }
 
   /** A name per SQL text: pg refuses one name for two texts on a connection. */
