@@ -990,7 +990,7 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
-                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, not shifted by items arriving meanwhile, and no `total` (counting every match is what it saves). */
                 cursor?: string;
                 /** @description Only what this API key did. */
                 actor_key_id?: string;
@@ -1051,7 +1051,7 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
-                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, not shifted by items arriving meanwhile, and no `total` (counting every match is what it saves). */
                 cursor?: string;
                 status?: "pending" | "running" | "succeeded" | "failed" | "cancelled";
                 type?: string;
@@ -1331,7 +1331,7 @@ export interface operations {
             query?: {
                 page?: number;
                 per_page?: number;
-                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, nothing skipped or repeated while new items arrive, and no `total` (counting every match is what it saves). */
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, not shifted by items arriving meanwhile, and no `total` (counting every match is what it saves). */
                 cursor?: string;
                 service?: string;
                 environment?: string;

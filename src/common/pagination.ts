@@ -32,8 +32,8 @@ export class PaginationQueryDto {
   @ApiPropertyOptional({
     description:
       'The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, ' +
-      'for walking a long list: as fast on the thousandth page as on the first, nothing skipped or ' +
-      'repeated while new items arrive, and no `total` (counting every match is what it saves).',
+      'for walking a long list: as fast on the thousandth page as on the first, not shifted by ' +
+      'items arriving meanwhile, and no `total` (counting every match is what it saves).',
     example: 'WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd',
   })
   @IsOptional()
