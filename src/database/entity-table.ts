@@ -258,11 +258,11 @@ export class EntityTable<T extends ObjectLiteral> {
 
   /**
    * Runs a SELECT and answers its rows as arrays of column values, in the order of its columns,
-   * on the connection every transaction uses (the transaction's own, given `manager`). On SQLite,
-   * on better-sqlite3's statement prepared once; on PostgreSQL, as a named statement, which pg
-   * prepares once per connection (the server then neither parses nor plans it again). Building an
-   * object per row, and on PostgreSQL parsing and planning each query, was most of a read's time
-   * (bench/README.md).
+   * given `manager` in its transaction. On SQLite, on better-sqlite3's statement prepared once (on
+   * the one connection every transaction uses); on PostgreSQL, outside a transaction, as a named
+   * statement, which pg prepares once per pooled connection (the server then neither parses nor
+   * plans it again). Building an object per row, and on PostgreSQL parsing and planning each
+   * query, was most of a read's time (bench/README.md).
    */
   private async read(
     sql: string,
