@@ -288,6 +288,16 @@ describe('Deployments (e2e)', () => {
       expect(page2.body.deployments[0].id).toBe(first.body.deployments[1].id);
     });
 
+    it("should refuse another list's cursor, naming that list", async () => {
+      const page = await t.http().get(`/api/v1/deployments?service=${service}&per_page=2`).set(bearer(ADMIN_KEY));
+      const elsewhere = await t.http().get(`/api/v1/operations?cursor=${page.body.next_cursor}`).set(bearer(ADMIN_KEY));
+      expect(elsewhere.status).toBe(400);
+      expect(elsewhere.body.error).toBe('validation_error');
+      expect(elsewhere.body.message).toBe('Invalid cursor: it continues the list of deployments, not operations');
+      const audit = await t.http().get(`/api/v1/audit-events?cursor=${page.body.next_cursor}`).set(bearer(ADMIN_KEY));
+      expect(audit.status).toBe(400);
+    });
+
     it.each([
       ['cursor=not-a-cursor', 'Invalid cursor'],
       ['cursor=a%2Bb', 'Invalid cursor'],

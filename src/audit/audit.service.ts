@@ -11,12 +11,14 @@ import {
   Repository,
 } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { pageOf, pageWindow } from '../common/pagination';
+import { ListPaging } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
 import { EntityTable } from '../database/entity-table';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventListResponseDto, ListAuditEventsQueryDto } from './dto/audit-event.dto';
+
+const PAGES = new ListPaging<AuditEvent>('audit-events', (e) => [e.at, e.id]);
 
 /** Audit events written in one transaction at most. */
 const MAX_BATCH = 500;
@@ -93,7 +95,7 @@ export class AuditService implements BeforeApplicationShutdown {
   }
 
   async list(query: ListAuditEventsQueryDto): Promise<AuditEventListResponseDto> {
-    const window = pageWindow(query);
+    const window = PAGES.window(query);
     const within = [
       ...(query.since ? [MoreThanOrEqual(query.since)] : []),
       ...(query.until ? [LessThanOrEqual(query.until)] : []),
@@ -118,7 +120,7 @@ export class AuditService implements BeforeApplicationShutdown {
       this.events.find({ where, order, take: window.limit, skip: window.offset }),
       window.after ? undefined : this.events.count({ where }),
     ]);
-    const { rows: shown, page } = pageOf(rows, query, (e) => [e.at, e.id], total);
+    const { rows: shown, page } = PAGES.page(rows, query, total);
     return {
       audit_events: shown.map((e) => ({
         id: e.id,

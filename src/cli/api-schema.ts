@@ -528,7 +528,7 @@ export interface components {
             per_page: number;
             /**
              * @description Pass as `cursor` for the items after this page; null on the last page.
-             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             * @example WyJkZXBsb3ltZW50cyIsIjIwMjYtMTEtMjVUMTA6MzA6MDAuMTIwWiIsIjAxOTM2MzFhIl0
              */
             next_cursor: string | null;
             audit_events: components["schemas"]["AuditEventDto"][];
@@ -601,7 +601,7 @@ export interface components {
             per_page: number;
             /**
              * @description Pass as `cursor` for the items after this page; null on the last page.
-             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             * @example WyJkZXBsb3ltZW50cyIsIjIwMjYtMTEtMjVUMTA6MzA6MDAuMTIwWiIsIjAxOTM2MzFhIl0
              */
             next_cursor: string | null;
             operations: components["schemas"]["OperationResponseDto"][];
@@ -695,7 +695,7 @@ export interface components {
             per_page: number;
             /**
              * @description Pass as `cursor` for the items after this page; null on the last page.
-             * @example WyIyMDI2LTExLTI1VDEwOjMwOjAwLjEyMFoiLCIwMTkzNjMxYSJd
+             * @example WyJkZXBsb3ltZW50cyIsIjIwMjYtMTEtMjVUMTA6MzA6MDAuMTIwWiIsIjAxOTM2MzFhIl0
              */
             next_cursor: string | null;
             deployments: components["schemas"]["DeploymentResponseDto"][];

@@ -9,7 +9,7 @@ import {
   visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { byCreation, NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
+import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { EntityTable } from '../database/entity-table';
@@ -24,6 +24,8 @@ import {
   DeploymentResponseDto,
 } from './dto/deployment-response.dto';
 import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+
+const PAGES = new ListPaging<Deployment>('deployments', byCreation);
 
 export const ROLLOUT_OPERATION = 'deployment.rollout';
 export const ROLLBACK_OPERATION = 'deployment.rollback';
@@ -162,7 +164,7 @@ export class DeploymentsService {
     query: ListDeploymentsQueryDto,
   ): Promise<DeploymentListResponseDto> {
     const environments = visibleEnvironments(principal);
-    const window = pageWindow(query);
+    const window = PAGES.window(query);
     const where = {
       service: query.service,
       status: query.status,
@@ -176,7 +178,7 @@ export class DeploymentsService {
       this.table.find({ where, order: NEWEST_FIRST, ...window }),
       window.after ? undefined : this.table.count(where),
     ]);
-    const { rows: shown, page } = pageOf(rows, query, byCreation, total);
+    const { rows: shown, page } = PAGES.page(rows, query, total);
     return { deployments: shown.map(toDeploymentResponse), ...page };
   }
 

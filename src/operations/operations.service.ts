@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { byCreation, NEWEST_FIRST, pageOf, pageWindow } from '../common/pagination';
+import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
@@ -15,6 +15,8 @@ import { OperationRunner } from './operation.runner';
 import { OperationWatcher, WatchUpdate } from './operation-watcher';
 import { OperationLogs } from './operation-logs';
 import { OperationLogsQueryDto, OperationLogsResponseDto } from './dto/operation-logs.dto';
+
+const PAGES = new ListPaging<Operation>('operations', byCreation);
 
 /** Operations as the API shows them: reading, listing, cancelling, and dispatching new ones. */
 @Injectable()
@@ -96,12 +98,12 @@ export class OperationsService {
   ): Promise<OperationListResponseDto> {
     const environments = visibleEnvironments(principal);
     const where = { status: query.status, type: query.type, scope: environments };
-    const window = pageWindow(query);
+    const window = PAGES.window(query);
     const [rows, total] = await Promise.all([
       this.store.table.find({ where, order: NEWEST_FIRST, ...window }),
       window.after ? undefined : this.store.table.count(where),
     ]);
-    const { rows: shown, page } = pageOf(rows, query, byCreation, total);
+    const { rows: shown, page } = PAGES.page(rows, query, total);
     return { operations: shown.map(toOperationResponse), ...page };
   }
 
