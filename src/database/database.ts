@@ -86,6 +86,7 @@ export class Database {
   /** One transaction for the group; each unit in a savepoint unless it is alone. */
   private async commitGroup(group: Unit[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let failure: { error: unknown } | undefined;
     try {
       await this.dataSource.transaction(async (manager) => {
         if (group.length === 1) {
@@ -101,17 +102,13 @@ export class Database {
         }
       });
     } catch (error) {
-      // Nothing was committed: a unit alone failed, or the commit itself.
-      for (const [i, unit] of group.entries()) {
-        const outcome = outcomes[i];
-        unit.reject(outcome && !outcome.ok ? outcome.error : error);
-      }
-      return;
+      failure = { error }; // nothing was committed: a unit alone failed, or the commit itself
     }
     for (const [i, unit] of group.entries()) {
       const outcome = outcomes[i];
-      if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.error);
+      if (outcome && !outcome.ok) unit.reject(outcome.error);
+      else if (failure || !outcome) unit.reject(failure?.error);
+      else unit.resolve(outcome.value);
     }
   }
 }
