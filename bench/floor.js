@@ -1,19 +1,23 @@
-// The floor: a bare NestJS app on the same platform (Express) answering, at /floor/<n>, the body
-// of the benchmark's scenario n, with no auth, no database, no middleware.
+// The floor: a bare NestJS app on the same platform (Express) answering the very requests of the
+// benchmark's scenarios (same method, path, headers and body; the `x-floor-scenario` header says
+// which) with that scenario's status and body, and no auth, no database, no middleware.
 require('reflect-metadata');
-const { Controller, Get, Module, Param } = require('@nestjs/common');
+const { All, Controller, Headers, Module, Res } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 
-const BODIES = JSON.parse(process.env.FLOOR_BODIES).map((body) => JSON.parse(body));
+const SCENARIOS = JSON.parse(process.env.FLOOR_SCENARIOS).map(({ status, body }) => ({ status, body: JSON.parse(body) }));
 
 class FloorController {
-  get(n) {
-    return BODIES[Number(n)];
+  answer(n, res) {
+    const { status, body } = SCENARIOS[Number(n ?? 0)];
+    res.status(status);
+    return body;
   }
 }
-Reflect.decorate([Get(':n')], FloorController.prototype, 'get', Object.getOwnPropertyDescriptor(FloorController.prototype, 'get'));
-Param('n')(FloorController.prototype, 'get', 0);
-Controller('floor')(FloorController);
+Reflect.decorate([All('*path')], FloorController.prototype, 'answer', Object.getOwnPropertyDescriptor(FloorController.prototype, 'answer'));
+Headers('x-floor-scenario')(FloorController.prototype, 'answer', 0);
+Res({ passthrough: true })(FloorController.prototype, 'answer', 1);
+Controller()(FloorController);
 
 class FloorModule {}
 Module({ controllers: [FloorController] })(FloorModule);

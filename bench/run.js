@@ -1,4 +1,4 @@
-// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5]
+// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
 // same run, in turns with it, a bare NestJS app returning the same body as each scenario, and prints
 // every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
@@ -51,7 +51,7 @@ async function start(script, env) {
   let errors = '';
   child.stderr.on('data', (d) => (errors += d));
   const base = `http://127.0.0.1:${port}`;
-  const probe = script.includes('floor') ? '/floor/0' : '/healthz';
+  const probe = script.includes('floor') ? '/up' : '/healthz';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${script} exited: ${errors.slice(-1000)}`);
     if (await fetch(base + probe).then((r) => r.ok).catch(() => false)) break;
@@ -70,6 +70,7 @@ async function start(script, env) {
 }
 
 const ROUNDS = Number(arg('rounds', '5'));
+const WARMUP = Number(arg('warmup', '2'));
 
 /** One autocannon run: requests, seconds, latency percentiles and what went wrong. */
 async function load(options, seconds) {
@@ -88,11 +89,16 @@ async function load(options, seconds) {
 }
 
 /**
- * A scenario against the service and against its floor, in turns: ROUNDS short runs each, one
- * after the other, so a change in what else the machine is doing hits both alike. Each side's
+ * A scenario against the service and against its floor, in turns: after a warm-up of each, ROUNDS
+ * short runs each, one after the other, so a change in what else the machine is doing hits both alike. Each side's
  * req/s is over all its runs; the ratio is the median of the rounds' ratios.
  */
 async function compare(title, service, floor) {
+  // Unmeasured first: until V8 has compiled a scenario's hot code, a run measures the compiler.
+  if (WARMUP > 0) {
+    await load(service, WARMUP);
+    await load(floor, WARMUP);
+  }
   const runs = { service: [], floor: [] };
   for (let round = 0; round < ROUNDS; round++) {
     runs.service.push(await load(service, DURATION / ROUNDS));
@@ -203,13 +209,18 @@ async function benchDatabase(kind) {
     ];
     // The floor runs beside the service, answering each scenario's body (captured first).
     for (const scenario of scenarios) {
-      scenario.body = await (await fetch(scenario.sample, { headers: scenario.sampleHeaders ?? headers })).text();
+      const answer = await fetch(scenario.sample, { headers: scenario.sampleHeaders ?? headers });
+      scenario.status = scenario.options.expectStatus ?? answer.status;
+      scenario.body = await answer.text();
     }
-    const floorServer = await start('bench/floor.js', { FLOOR_BODIES: JSON.stringify(scenarios.map((s) => s.body)) });
+    const floorServer = await start('bench/floor.js', { FLOOR_SCENARIOS: JSON.stringify(scenarios.map(({ status, body }) => ({ status, body }))) });
     const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
     const results = [];
     for (const [i, scenario] of scenarios.entries()) {
-      const result = await compare(scenario.title, { headers, ...scenario.options }, { url: `${floorServer.base}/floor/${i}` });
+      const service = { headers, ...scenario.options };
+      // The floor gets the same requests, so the load generator does the same work for both.
+      const floorLoad = { ...service, url: service.url.replace(server.base, floorServer.base), headers: { ...service.headers, 'x-floor-scenario': String(i) } };
+      const result = await compare(scenario.title, service, floorLoad);
       results.push({ ...result, body_bytes: Buffer.byteLength(scenario.body) });
     }
     const loadedRss = rssMb(server.pid);

@@ -338,12 +338,13 @@ export class EntityTable<T extends ObjectLiteral> {
   /** An entity from a row of {@link columnList}'s values. */
   private hydrate(row: unknown[]): T {
     const entity = this.metadata.create() as Record<string, unknown>;
-    for (const [i, { column, plain }] of this.columns.entries()) {
-      const raw = row[i];
+    // An indexed loop: a list hydrates hundreds of values per request (an iterator took twice as long).
+    for (let i = 0; i < this.columns.length; i++) {
+      const { column, plain } = this.columns[i];
       // Text and integers arrive as they are kept; the driver converts the rest (JSON, booleans).
       entity[column.propertyName] = plain
-        ? raw
-        : this.dataSource.driver.prepareHydratedValue(raw, column);
+        ? row[i]
+        : this.dataSource.driver.prepareHydratedValue(row[i], column);
     }
     return entity as T;
   }

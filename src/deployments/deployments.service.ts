@@ -10,7 +10,7 @@ import {
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
-import { nowIso } from '../database/columns';
+import { millisecondsBetween, nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { EntityTable } from '../database/entity-table';
 import { Operation } from '../operations/operation.entity';
@@ -228,7 +228,7 @@ export class DeploymentsService {
 export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
   const duration =
     d.startedAt && d.finishedAt
-      ? Math.round(Date.parse(d.finishedAt) - Date.parse(d.startedAt)) / 1000
+      ? millisecondsBetween(d.startedAt, d.finishedAt) / 1000
       : null;
   return {
     id: d.id,

@@ -4,7 +4,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { LessThan } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
-import { nowIso } from '../database/columns';
+import { millisecondsBetween, nowIso } from '../database/columns';
 import { OperationFailure } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
@@ -183,7 +183,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
     );
     if (!finished) await this.logs.store(operation.id, lines);
     if (finished?.startedAt && finished.finishedAt) {
-      const seconds = (Date.parse(finished.finishedAt) - Date.parse(finished.startedAt)) / 1000;
+      const seconds = millisecondsBetween(finished.startedAt, finished.finishedAt) / 1000;
       this.metrics.operationDuration.observe(
         { type: finished.type, outcome: finished.status },
         seconds,
