@@ -1,7 +1,7 @@
 // npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
-// same run, in turns with it, a bare NestJS app returning the same body as each scenario, and prints
-// every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
+// same run, in turns with it, a bare NestJS app answering the same requests with each scenario's
+// status and body, and prints every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
 const { spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');

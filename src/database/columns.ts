@@ -3,14 +3,17 @@ import { TableColumnOptions } from 'typeorm';
 /** Now as the RFC 3339 string the API returns; timestamps are stored in this sortable form. */
 export const nowIso = (): string => new Date().toISOString();
 
+/** The number written by `count` digits of `text` from `at`. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) value = value * 10 + text.charCodeAt(i) - 48;
+  return value;
+}
+
 /** Milliseconds since midnight of a {@link nowIso} timestamp (`…THH:MM:SS.mmmZ`). */
 function timeOfDay(iso: string): number {
-  const digits = (at: number, count: number): number => {
-    let value = 0;
-    for (let i = at; i < at + count; i++) value = value * 10 + iso.charCodeAt(i) - 48;
-    return value;
-  };
-  return ((digits(11, 2) * 60 + digits(14, 2)) * 60 + digits(17, 2)) * 1000 + digits(20, 3);
+  const minutes = digits(iso, 11, 2) * 60 + digits(iso, 14, 2);
+  return (minutes * 60 + digits(iso, 17, 2)) * 1000 + digits(iso, 20, 3);
 }
 
 /**
