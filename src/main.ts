@@ -6,14 +6,16 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
+import { FlightdeckExpressAdapter } from './common/express-adapter';
 import { AppConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    new FlightdeckExpressAdapter(),
+    { bodyParser: false, bufferLogs: true },
+  );
   const logger = app.get(Logger);
   app.useLogger(logger);
   configureApp(app);

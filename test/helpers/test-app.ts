@@ -6,6 +6,7 @@ import type { App } from 'supertest/types';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
+import { FlightdeckExpressAdapter } from '../../src/common/express-adapter';
 import { AppConfig } from '../../src/config/app-config';
 import { createTestDatabase, TestDatabase } from './test-database';
 
@@ -42,10 +43,10 @@ export async function startTestApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
   }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    bodyParser: false,
-    logger: ['error'],
-  });
+  const app = moduleRef.createNestApplication<NestExpressApplication>(
+    new FlightdeckExpressAdapter(),
+    { bodyParser: false, logger: ['error'] },
+  );
   configureApp(app);
   await app.init();
   const server = app.getHttpServer() as App;
