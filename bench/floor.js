@@ -1,6 +1,8 @@
 // The floor: a bare NestJS app on the same platform (Express) answering the very requests of the
 // benchmark's scenarios (same method, path, headers and body; the `x-floor-scenario` header says
 // which) with that scenario's status and body, and no auth, no database, no middleware.
+// FLOOR_ADAPTER=flightdeck puts it on Flightdeck's own Express adapter (src/common/express-adapter.ts)
+// instead of the one Nest ships, to compare with a floor that has the same HTTP speed-up.
 require('reflect-metadata');
 const { All, Controller, Headers, Module, Res } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
@@ -22,7 +24,8 @@ Controller()(FloorController);
 class FloorModule {}
 Module({ controllers: [FloorController] })(FloorModule);
 
-NestFactory.create(FloorModule, { logger: false })
+const adapter = process.env.FLOOR_ADAPTER === 'flightdeck' ? new (require('../dist/common/express-adapter').FlightdeckExpressAdapter)() : undefined;
+NestFactory.create(FloorModule, ...(adapter ? [adapter] : []), { logger: false })
   .then((app) => app.listen(Number(process.env.PORT), '127.0.0.1'))
   .catch((error) => {
     console.error(error);

@@ -1,4 +1,4 @@
-// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2]
+// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
 // same run, in turns with it, a bare NestJS app answering the same requests with each scenario's
 // status and body, and prints every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
@@ -21,6 +21,8 @@ const ROWS = Number(arg('rows', '100000'));
 const DATABASES = arg('db', 'sqlite,postgres').split(',');
 const DURATION = Number(arg('duration', '5'));
 const CONNECTIONS = Number(arg('connections', '10'));
+// The floor as Nest ships it (the issue's "bare NestJS app"), or on Flightdeck's Express adapter.
+const FLOOR = arg('floor', 'nest');
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN = `fdk_bench_${randomBytes(16).toString('hex')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -208,8 +210,8 @@ async function benchDatabase(kind) {
       scenario.status = scenario.options.expectStatus ?? answer.status;
       scenario.body = await answer.text();
     }
-    const floorServer = await start('bench/floor.js', { FLOOR_SCENARIOS: JSON.stringify(scenarios.map(({ status, body }) => ({ status, body }))) });
-    const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
+    const floorServer = await start('bench/floor.js', { FLOOR_ADAPTER: FLOOR, FLOOR_SCENARIOS: JSON.stringify(scenarios.map(({ status, body }) => ({ status, body }))) });
+    const floor = { adapter: FLOOR, startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
     const loads = scenarios.map((scenario, i) => {
       const service = { headers, ...scenario.options };
       // The floor gets the same requests, so the load generator does the same work for both.
@@ -275,14 +277,14 @@ async function main() {
     runs.push(run);
   }
 
-  console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario and as long for its floor, in ${ROUNDS} turns, ${require('node:os').cpus().length} cores`);
+  console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario and as long for its floor, in ${ROUNDS} turns, ${require('node:os').cpus().length} cores; floor: a bare NestJS app on ${FLOOR === 'nest' ? "Nest's own Express adapter" : "Flightdeck's Express adapter"}`);
   for (const run of runs) {
     console.log(`== ${run.database}: seeded in ${run.seed_seconds}s; start-up ${run.startup_ms} ms (floor ${run.floor.startup_ms} ms); idle RSS ${run.idle_rss_mb} MB (floor ${run.floor.idle_rss_mb} MB); RSS after load ${run.rss_after_load_mb} MB; list on ${ROWS} rows: median ${run.list_ms_median} ms, p90 ${run.list_ms_p90} ms`);
     console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'floor req/s': s.floor_requests_per_second, 'x floor': s.ratio_to_floor, 'body B': s.body_bytes, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, errors: s.errors })));
     for (const t of run.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
     console.log('');
   }
-  const results = { at: new Date().toISOString(), rows: ROWS, duration_seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
+  const results = { at: new Date().toISOString(), floor_adapter: FLOOR, rows: ROWS, duration_seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote bench/results.json (${results.total_seconds.toFixed(0)} s in all)`);
 }
