@@ -86,6 +86,8 @@ describe('FlightdeckExpressAdapter', () => {
       }
     };
     expect(await shapesAlike(new FlightdeckExpressAdapter())).toEqual([true, true]);
+    // What the adapter works around. Should a newer V8 keep one hidden class here by itself,
+    // this line fails, and the adapter is no longer needed.
     expect(await shapesAlike(new ExpressAdapter())).toEqual([false, false]);
   });
 

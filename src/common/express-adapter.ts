@@ -17,7 +17,8 @@ import type { Express } from 'express';
  */
 export class FlightdeckExpressAdapter extends ExpressAdapter {
   override initHttpServer(options: NestApplicationOptions): void {
-    if (options.httpsOptions || options.forceCloseConnections) return super.initHttpServer(options);
+    if (options?.httpsOptions || options?.forceCloseConnections)
+      return super.initHttpServer(options);
     const app = this.getInstance<Express>();
 
     // Subclasses, because V8 keeps one layout for all instances of a derived class; each one
