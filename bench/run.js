@@ -23,6 +23,7 @@ const DURATION = Number(arg('duration', '5'));
 const CONNECTIONS = Number(arg('connections', '10'));
 // The floor as Nest ships it (the issue's "bare NestJS app"), or on Flightdeck's Express adapter.
 const FLOOR = arg('floor', 'nest');
+if (!['nest', 'flightdeck'].includes(FLOOR)) throw new Error(`--floor takes nest or flightdeck, not ${FLOOR}`);
 const PG_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN = `fdk_bench_${randomBytes(16).toString('hex')}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -211,7 +212,7 @@ async function benchDatabase(kind) {
       scenario.body = await answer.text();
     }
     const floorServer = await start('bench/floor.js', { FLOOR_ADAPTER: FLOOR, FLOOR_SCENARIOS: JSON.stringify(scenarios.map(({ status, body }) => ({ status, body }))) });
-    const floor = { adapter: FLOOR, startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
+    const floor = { startup_ms: floorServer.startupMs, idle_rss_mb: +rssMb(floorServer.pid).toFixed(1) };
     const loads = scenarios.map((scenario, i) => {
       const service = { headers, ...scenario.options };
       // The floor gets the same requests, so the load generator does the same work for both.
