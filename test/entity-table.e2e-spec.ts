@@ -478,6 +478,47 @@ describe('EntityTable (e2e)', () => {
       expect(await operations.count()).toBe((await operations.find({})).length);
     });
 
+    it('should give a page and the count of all its matches in one read', async () => {
+      const { scope, expected } = await seedList(13);
+
+      for (const limit of [1, 4, 13, 20]) {
+        for (const offset of [0, 3, 12, 13, 40]) {
+          const page = await operations.findPage({
+            where: { scope },
+            order: NEWEST_FIRST,
+            limit,
+            offset,
+          });
+          // The same rows as find, every column; the total whatever the page.
+          expect({ limit, offset, ...page }).toStrictEqual({
+            limit,
+            offset,
+            rows: expected.slice(offset, offset + limit),
+            total: 13,
+          });
+        }
+      }
+      const failed = { scope, status: [OperationStatus.Failed, OperationStatus.Cancelled] };
+      await insertOperations([operation({ scope, status: OperationStatus.Failed })]);
+      for (const where of [failed, { scope, status: [] }, { scope: uniqueScope() }]) {
+        const page = await operations.findPage({ where, order: NEWEST_FIRST, limit: 5 });
+        expect({ where, total: page.total, rows: page.rows.length }).toEqual({
+          where,
+          total: await operations.count(where),
+          rows: Math.min(5, await operations.count(where)),
+        });
+      }
+    });
+
+    it('should not count a page that continues after a row', async () => {
+      const { scope, expected } = await seedList(5);
+      const after = [expected[1].createdAt, expected[1].id];
+
+      const page = await operations.findPage({ where: { scope }, order: NEWEST_FIRST, after });
+
+      expect(page).toStrictEqual({ rows: expected.slice(2) });
+    });
+
     it('should count deployments too', async () => {
       const service = `svc-${randomBytes(4).toString('hex')}`;
       const first = deployment({ service });

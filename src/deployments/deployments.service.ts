@@ -174,10 +174,7 @@ export class DeploymentsService {
           ? environments.filter((e) => e === query.environment)
           : (query.environment ?? environments),
     };
-    const [rows, total] = await Promise.all([
-      this.table.find({ where, order: NEWEST_FIRST, ...window }),
-      window.after ? undefined : this.table.count(where),
-    ]);
+    const { rows, total } = await this.table.findPage({ where, order: NEWEST_FIRST, ...window });
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return { deployments: shown.map(toDeploymentResponse), ...page };
   }
@@ -227,9 +224,7 @@ export class DeploymentsService {
 
 export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
   const duration =
-    d.startedAt && d.finishedAt
-      ? millisecondsBetween(d.startedAt, d.finishedAt) / 1000
-      : null;
+    d.startedAt && d.finishedAt ? millisecondsBetween(d.startedAt, d.finishedAt) / 1000 : null;
   return {
     id: d.id,
     service: d.service,

@@ -99,10 +99,11 @@ export class OperationsService {
     const environments = visibleEnvironments(principal);
     const where = { status: query.status, type: query.type, scope: environments };
     const window = PAGES.window(query);
-    const [rows, total] = await Promise.all([
-      this.store.table.find({ where, order: NEWEST_FIRST, ...window }),
-      window.after ? undefined : this.store.table.count(where),
-    ]);
+    const { rows, total } = await this.store.table.findPage({
+      where,
+      order: NEWEST_FIRST,
+      ...window,
+    });
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return { operations: shown.map(toOperationResponse), ...page };
   }
