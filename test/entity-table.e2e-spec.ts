@@ -200,7 +200,8 @@ describe('EntityTable (e2e)', () => {
       expect(await operations.findOne({ id: row.id })).toStrictEqual(row); // prepared now
 
       const type = t.dataSource.options.type === 'postgres' ? 'varchar(2000)' : undefined;
-      if (type) await t.dataSource.query(`ALTER TABLE operations ALTER COLUMN message TYPE ${type}`);
+      if (type)
+        await t.dataSource.query(`ALTER TABLE operations ALTER COLUMN message TYPE ${type}`);
 
       expect(await operations.findOne({ id: row.id })).toStrictEqual(row);
       expect(await operations.find({ where: { scope: row.scope } })).toStrictEqual([row]);
@@ -212,6 +213,49 @@ describe('EntityTable (e2e)', () => {
 
       expect(await operations.findOne({ id: randomUUID() })).toBeNull();
       expect(await deployments.findOne({ id: randomUUID() })).toBeNull();
+    });
+
+    it('should give each of many reads by id at once its own row, or null, in one statement on PostgreSQL', async () => {
+      const rows = Array.from({ length: 12 }, (_, i) =>
+        operation({ scope: uniqueScope(), progress: i, message: `row ${i}` }),
+      );
+      await insertOperations(rows);
+      const missing = randomUUID();
+      const asked = [...rows, ...rows].map((row) => row.id); // each twice
+      asked.splice(5, 0, missing);
+      // The statements that reach the database (PostgreSQL's pool; SQLite has no round trip).
+      const pool = (t.dataSource.driver as { master?: { query: (...args: never[]) => unknown } })
+        .master;
+      const statements = pool ? jest.spyOn(pool, 'query') : undefined;
+
+      const answers = await Promise.all(asked.map((id) => operations.findOne({ id })));
+
+      expect(answers).toStrictEqual(
+        asked.map((id) => (id === missing ? null : rows.find((row) => row.id === id))),
+      );
+      if (statements) expect(statements).toHaveBeenCalledTimes(1);
+      statements?.mockRestore();
+      // Each caller gets its own entity: changing one changes no other answer.
+      answers[0]!.message = 'changed by its reader';
+      expect(answers[13]).toStrictEqual(rows[0]);
+    });
+
+    it('should read by id what was committed before it was asked, while other reads are on their way', async () => {
+      const [a, b, c] = [1, 2, 3].map(() => operation({ scope: uniqueScope() }));
+      await insertOperations([a, b, c]);
+
+      const first = operations.findOne({ id: a.id });
+      await new Promise((resolve) => setImmediate(resolve)); // the first read has left
+      const second = operations.findOne({ id: b.id });
+      const changed = db
+        .transaction((manager) => operations.update(manager, { id: c.id }, { message: 'changed' }))
+        .then(() => operations.findOne({ id: c.id }));
+
+      expect(await Promise.all([first, second, changed])).toStrictEqual([
+        a,
+        b,
+        Object.assign(new Operation(), c, { message: 'changed' }),
+      ]);
     });
 
     it("should let a transaction read its own rows before they are committed, and no one else's after a rollback", async () => {
@@ -739,12 +783,17 @@ describe('EntityTable (e2e)', () => {
       ]);
 
       expect(outcomes.slice(0, 6).map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
-      expect(outcomes[6]).toMatchObject({ status: 'rejected', reason: { message: 'changed my mind' } });
+      expect(outcomes[6]).toMatchObject({
+        status: 'rejected',
+        reason: { message: 'changed my mind' },
+      });
       expect(outcomes[7].status).toBe('rejected');
       expect(isUniqueViolation((outcomes[7] as PromiseRejectedResult).reason)).toBe(true);
       expect(outcomes[8]).toEqual({ status: 'fulfilled', value: 'answered' });
       const stored = await operations.find({ where: { scope } });
-      expect(sortedIds(stored)).toEqual(sortedIds([...rows, stored.find((r) => r.message === 'kept')!]));
+      expect(sortedIds(stored)).toEqual(
+        sortedIds([...rows, stored.find((r) => r.message === 'kept')!]),
+      );
       expect(stored.filter((r) => r.message === 'undone')).toEqual([]);
     });
 
