@@ -73,6 +73,8 @@ export class EntityTable<T extends ObjectLiteral> {
   private readonly sqlByShape = new Map<string, string>();
   private readonly columns: Array<{ column: ColumnMetadata; plain: boolean }>;
   private readonly names = new Map<string, string>();
+  /** The key column, and its place in a row of {@link columnList}'s values. */
+  private readonly key: { column: ColumnMetadata; index: number };
   private readonly batchesKeyReads: boolean;
   /** The keys {@link readByKey} will read at the end of this turn of the event loop. */
   private pendingKeyReads?: { keys: unknown[]; rows: Promise<Map<unknown, unknown[]>> };
@@ -87,6 +89,8 @@ export class EntityTable<T extends ObjectLiteral> {
     this.metadata = dataSource.getMetadata(target);
     if (this.metadata.embeddeds.length > 0 || this.metadata.primaryColumns.length !== 1)
       throw new Error(`${this.metadata.name}: EntityTable takes flat entities with one key column`);
+    const key = this.metadata.primaryColumns[0];
+    this.key = { column: key, index: this.metadata.columns.indexOf(key) };
     this.batchesKeyReads = dataSource.options.type === 'postgres';
     this.columns = this.metadata.columns.map((column) => ({
       column,
@@ -96,7 +100,7 @@ export class EntityTable<T extends ObjectLiteral> {
 
   async findOne(where: Where<T>, manager?: EntityManager): Promise<T | null> {
     this.requireConditions(where);
-    const key = this.metadata.primaryColumns[0].propertyName;
+    const key = this.key.column.propertyName;
     const conditions = Object.keys(where);
     const single =
       conditions.length === 1 && conditions[0] === key && typeof where[key] === 'string';
@@ -120,14 +124,13 @@ export class EntityTable<T extends ObjectLiteral> {
       const keys: unknown[] = [];
       const rows = new Promise((resolve) => setImmediate(resolve)).then(async () => {
         this.pendingKeyReads = undefined;
-        const column = this.metadata.primaryColumns[0];
+        const { column, index } = this.key;
         const sql = this.sql('by-keys', () => {
           const table = this.escape(this.metadata.tableName);
           const name = this.escape(column.databaseName);
           return `SELECT ${this.columnList()} FROM ${table} WHERE ${name} = ANY(${this.parameter(0)})`;
         });
         const found = await this.read(sql, [keys.map((k) => this.persistent(k, column))]);
-        const index = this.metadata.columns.indexOf(column);
         return new Map(found.map((row) => [row[index], row]));
       });
       batch = this.pendingKeyReads = { keys, rows };
@@ -187,7 +190,7 @@ export class EntityTable<T extends ObjectLiteral> {
     const shape = `select|${filter.shape}|${order.join(',')}|${paged ? (literalLimit ? limit : '?') : ''}|${deep}|${counted}`;
     const sql = this.sql(shape, () => {
       const table = this.escape(this.metadata.tableName);
-      const total = counting ? `, (SELECT COUNT(*) FROM ${table}${counting.sql()})` : '';
+      const total = counting ? `, (${this.countSql(counting)})` : '';
       const columns = this.columnList() + total;
       const orderBy = order
         .map(([property, direction]) => `${this.name(property)} ${direction}`)
@@ -202,7 +205,7 @@ export class EntityTable<T extends ObjectLiteral> {
           ? ` LIMIT ${limitSql} OFFSET ${this.parameter(values.length - 1)}`
           : ` LIMIT ${limitSql}`;
       if (!deep) return `SELECT ${columns} FROM ${table}${filter.sql()}${ordered}${window}`;
-      const key = this.escape(this.metadata.primaryColumns[0].databaseName);
+      const key = this.escape(this.key.column.databaseName);
       const page = `SELECT ${key} FROM ${table}${filter.sql()}${ordered}${window}`;
       return `SELECT ${columns} FROM ${table} WHERE ${key} IN (${page})${ordered}`;
     });
@@ -211,12 +214,14 @@ export class EntityTable<T extends ObjectLiteral> {
 
   async count(where: Where<T> = {}): Promise<number> {
     const filter = this.filter(where);
-    const sql = this.sql(
-      `count|${filter.shape}`,
-      () => `SELECT COUNT(*) AS n FROM ${this.escape(this.metadata.tableName)}${filter.sql()}`,
-    );
+    const sql = this.sql(`count|${filter.shape}`, () => this.countSql(filter));
     const [[n]] = await this.read(sql, filter.values);
     return Number(n); // PostgreSQL answers a bigint as a string
+  }
+
+  /** The rows matching `filter`, counted: a statement of its own, or a page's subquery. */
+  private countSql(filter: Filter): string {
+    return `SELECT COUNT(*) FROM ${this.escape(this.metadata.tableName)}${filter.sql()}`;
   }
 
   /** Inserts the entity's columns that are set (generated keys and defaults are left to the database). */
