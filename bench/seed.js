@@ -37,7 +37,7 @@ async function seedSqlite(file, rows) {
   for (let from = 0; from < rows; from += 50_000) batch(from, Math.min(rows, from + 50_000));
   // No ANALYZE: Flightdeck never runs it, so a real SQLite file has no statistics. With them
   // (sqlite_stat4), SQLite plans every statement that binds an indexed column again on every run:
-  // a filtered page took 139 µs instead of 115, its count 29 µs instead of 22 (bench/README.md).
+  // a filtered page took 139 µs instead of 115, its count 29 µs instead of 22 (docs/decisions/015).
   db.close();
 }
 

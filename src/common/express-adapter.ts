@@ -11,7 +11,7 @@ import type { Express } from 'express';
  * the same for `res`). On V8, an object whose prototype has been changed gets a new hidden class
  * for each property added to it afterwards, so no two requests share a shape and every property
  * access on them, in Node's HTTP code, Express, Nest and Flightdeck alike, misses its inline
- * cache: over half of a read's CPU (bench/README.md). Node's server takes the classes to build
+ * cache: over half of a read's CPU (docs/decisions/001). Node's server takes the classes to build
  * requests and responses with (its documented `IncomingMessage`/`ServerResponse` options); when
  * their prototypes are the app's own, Express's `setPrototypeOf` has nothing to change.
  */

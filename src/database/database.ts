@@ -18,7 +18,7 @@ interface Unit {
  * while a group runs form the next one, one transaction in which each unit is a savepoint (a unit
  * that fails undoes only its own writes). A commit writes every page the transaction touched, the
  * index pages of recent rows among them, so one commit for many units is much of the cost of a
- * write under load (bench/README.md).
+ * write under load (docs/decisions/016).
  */
 @Injectable()
 export class Database {

@@ -65,7 +65,7 @@ interface Filter {
  *
  * TypeORM's repositories and query builders build their SQL again on every call: that cost a
  * single-row read more than the rest of its request, and a rollout's ~30 statements most of its
- * time (bench/README.md). Transactions, migrations and the rarer queries (ranges, `MAX`) stay on
+ * time (docs/decisions/005). Transactions, migrations and the rarer queries (ranges, `MAX`) stay on
  * TypeORM; writes take the transaction's `EntityManager`.
  */
 export class EntityTable<T extends ObjectLiteral> {
@@ -116,7 +116,7 @@ export class EntityTable<T extends ObjectLiteral> {
    * On PostgreSQL, the rows asked for by key during one turn of the event loop are read together
    * at its end, by one statement (`= ANY($1)`): under load, several requests' reads share one
    * round trip. Sending a statement (the `writev` that wakes the backend) was about a third of a
-   * read's time in Node (bench/README.md). SQLite has no round trip to share.
+   * read's time in Node (docs/decisions/009). SQLite has no round trip to share.
    */
   private readByKey(key: unknown): Promise<unknown[] | undefined> {
     let batch = this.pendingKeyReads;
@@ -147,7 +147,7 @@ export class EntityTable<T extends ObjectLiteral> {
   /**
    * A page of a list and how many rows match in all, read by one statement: the count is a
    * subquery beside the page's columns. One round trip instead of two (the second cost a
-   * PostgreSQL list a fifth of its time, bench/README.md), and the total counts the very snapshot
+   * PostgreSQL list a fifth of its time, docs/decisions/010), and the total counts the very snapshot
    * the rows come from. A page that continues after a row (`after`) has no total: what keyset
    * pages save is counting every match.
    */
@@ -337,7 +337,7 @@ export class EntityTable<T extends ObjectLiteral> {
    * the one connection every transaction uses); on PostgreSQL, outside a transaction, as a named
    * statement, which pg prepares once per pooled connection (the server then neither parses nor
    * plans it again). Building an object per row, and on PostgreSQL parsing and planning each
-   * query, was most of a read's time (bench/README.md).
+   * query, was most of a read's time (docs/decisions/006).
    */
   private async read(
     sql: string,

@@ -14,7 +14,7 @@ import { MetricsController } from './metrics.controller';
       useFactory: (config: AppConfig) => ({
         // The request line is written by HttpObserverMiddleware, with the metrics: pino-http's own
         // middleware (a child logger and an async context per request) would cost a third of the
-        // throughput of a read (bench/README.md). Its logger is still the one every line goes to.
+        // throughput of a read (docs/decisions/002). Its logger is still the one every line goes to.
         forRoutes: [],
         pinoHttp: {
           level: config.logLevel,
