@@ -15,6 +15,7 @@ import {
 
 const FIXTURES = join(__dirname, 'fixtures');
 const fixture = (name: string) => JSON.stringify(join(FIXTURES, name));
+const HOOK_SECRET = `hook-secret-${randomBytes(8).toString('hex')}`;
 
 interface LogLine {
   n: number;
@@ -40,15 +41,19 @@ environments:
   stubborn:  { driver: command, command: [${fixture('ignore-term.sh')}, ${JSON.stringify(pidDir)}], kill_grace_seconds: 1 }
   missing:   { driver: command, command: ["/nonexistent/flightdeck-deploy-${randomBytes(4).toString('hex')}"] }
   relative:  { driver: command, command: ["./deploy.sh", "--fast", "two words"] }
+  hook:      { driver: webhook, url: "http://127.0.0.1:1/hook", secret_env: DEPLOY_HOOK_SECRET }
 `);
     configDir = dirname(config);
     // The drivers file names ./deploy.sh: it must be found beside the file, not in the cwd.
     copyFileSync(join(FIXTURES, 'relative-deploy.sh'), join(configDir, 'deploy.sh'));
+    // The webhook driver's secret, in Flightdeck's environment the way a real deployment sets it.
+    process.env.DEPLOY_HOOK_SECRET = HOOK_SECRET;
     t = await startTestApp({ FLIGHTDECK_CONFIG: config });
   });
 
   afterAll(async () => {
     await t?.close();
+    delete process.env.DEPLOY_HOOK_SECRET;
     rmSync(pidDir, { recursive: true, force: true });
     if (configDir) rmSync(configDir, { recursive: true, force: true });
   });
@@ -178,6 +183,21 @@ environments:
       const everything = (await logsOf(second.operation_id)).map((l) => l.text).join('\n');
       expect(everything).not.toContain(ADMIN_KEY);
       expect(everything).not.toContain(t.database.url);
+    });
+
+    it('should not pass a variable that a webhook driver of another environment keeps its secret in', async () => {
+      const done = await deployAndWait(t, {
+        service: uniqueService('secret'),
+        version: '1',
+        environment: 'env',
+      });
+
+      expect(done.status).toBe('successful');
+      const printed = await printedEnv(done.operation_id);
+      expect(printed).toHaveProperty('FD_E2E_CANARY', 'inherited');
+      expect(printed).not.toHaveProperty('DEPLOY_HOOK_SECRET');
+      const everything = (await logsOf(done.operation_id)).map((l) => l.text).join('\n');
+      expect(everything).not.toContain(HOOK_SECRET);
     });
 
     it('should run a rollback with FLIGHTDECK_OPERATION=rollback and the rolled-back version as previous', async () => {

@@ -27,6 +27,8 @@ type Reply = (res: ServerResponse, attempt: number) => void;
 
 const SECRET_ENV = `FD_E2E_HOOK_SECRET_${randomBytes(4).toString('hex').toUpperCase()}`;
 const SECRET = randomBytes(24).toString('hex');
+/** A secret some receivers take in the URL's query. */
+const URL_TOKEN = `secret${randomBytes(6).toString('hex')}`;
 
 /** Writes a drivers file and remembers its folder, removed at the end. */
 const configFolders: string[] = [];
@@ -75,7 +77,8 @@ describe('webhook driver (e2e)', () => {
         const attempt = deliveries.filter(
           (d) => d.body.deployment_id === delivery.body.deployment_id,
         ).length;
-        (ROUTES[delivery.path] ?? ((r: ServerResponse) => r.writeHead(404).end()))(res, attempt);
+        const route = ROUTES[new URL(delivery.path, 'http://x').pathname];
+        (route ?? ((r: ServerResponse) => r.writeHead(404).end()))(res, attempt);
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -96,6 +99,9 @@ environments:
   slow: ${hook('/slow', ', timeout_seconds: 1, retries: 1, backoff_ms: 50')}
   hold: ${hook('/hold', ', timeout_seconds: 10, retries: 3, backoff_ms: 50')}
   unreachable: { driver: webhook, url: "http://127.0.0.1:${closedPort}/hook", secret_env: ${SECRET_ENV}, retries: 1, backoff_ms: 50 }
+  token-rejected: ${hook(`/reject?token=${URL_TOKEN}`)}
+  token-broken: ${hook(`/error?token=${URL_TOKEN}&team=web`, ', retries: 1, backoff_ms: 50')}
+  token-unreachable: { driver: webhook, url: "http://127.0.0.1:${closedPort}/hook?token=${URL_TOKEN}", secret_env: ${SECRET_ENV}, retries: 1, backoff_ms: 50 }
 `);
     t = await startTestApp({ FLIGHTDECK_CONFIG: config });
   });
@@ -215,6 +221,34 @@ environments:
     });
   });
 
+  describe('a URL with a secret in its query', () => {
+    it.each([
+      ['token-rejected', 'webhook_rejected', '/reject?token=***'],
+      ['token-broken', 'webhook_failed', '/error?token=***&team=***'],
+      ['token-unreachable', 'webhook_failed', '/hook?token=***'],
+    ])(
+      'should show it with query values as *** in logs, error and message (%s)',
+      async (environment, code, shown) => {
+        const { created, op } = await deploy(environment);
+
+        expect(op).toMatchObject({ status: 'failed', error: { code } });
+        expect(op.error.message).toContain(shown);
+        const logs = await t.http().get(`/api/v1/operations/${op.id}/logs`).set(bearer(ADMIN_KEY));
+        expect(logs.status).toBe(200);
+        expect(logs.body.lines.length).toBeGreaterThan(0);
+        expect(logs.body.lines[0].text).toContain(shown);
+        for (const shownToReaders of [JSON.stringify(op), logs.text, op.message]) {
+          expect(shownToReaders).not.toContain(URL_TOKEN);
+        }
+        const deployment = await t
+          .http()
+          .get(`/api/v1/deployments/${created.id}`)
+          .set(bearer(ADMIN_KEY));
+        expect(deployment.text).not.toContain(URL_TOKEN);
+      },
+    );
+  });
+
   describe('POST /api/v1/operations/{id}/cancel', () => {
     it('should abandon a request in flight and end cancelled, without retrying', async () => {
       const created = await requestDeployment(t, {
@@ -290,6 +324,16 @@ environments:
           `prod: { driver: webhook, url: "http://127.0.0.1:1/hook", secret_env: ${SECRET_ENV}, colour: blue }`,
         ),
       ).rejects.toThrow('environments.prod.colour is not a known option');
+    });
+
+    it('should refuse to start with credentials in the url, naming environments.<name>.url and not showing them', async () => {
+      const failure = start(
+        `prod: { driver: webhook, url: "https://deployer:hunter2@127.0.0.1:1/hook", secret_env: ${SECRET_ENV} }`,
+      );
+      await expect(failure).rejects.toThrow(
+        /environments\.prod\.url: .*must not contain credentials/,
+      );
+      await expect(failure).rejects.not.toThrow('hunter2');
     });
 
     it('should refuse to start without a url, naming environments.<name>.url', async () => {

@@ -5,7 +5,7 @@ import { ValidationError, validateSync } from 'class-validator';
 import { parse } from 'yaml';
 import { AppConfig } from '../config/app-config';
 import { Driver } from './driver';
-import { DRIVER_NAMES, DRIVERS, DriverName } from './drivers.registry';
+import { DRIVER_NAMES, DRIVERS, DriverEntry, DriverName } from './drivers.registry';
 
 /** The drivers for the default and for each named environment, built once at start-up. */
 export interface DriverTable {
@@ -19,10 +19,12 @@ export interface DriverTable {
  */
 export function loadDrivers(config: AppConfig): DriverTable {
   const path = config.driversConfigPath ? resolve(config.driversConfigPath) : undefined;
-  const context = { config, baseDir: path ? dirname(path) : process.cwd() };
-  const build = (at: string, raw: unknown) => buildDriver(at, raw, context, path);
-  if (!path)
-    return { fallback: build('default', { driver: 'simulated' }), byEnvironment: new Map() };
+  const baseDir = path ? dirname(path) : process.cwd();
+  const validate = (at: string, raw: unknown) => validateDriver(at, raw, path);
+  if (!path) {
+    const fallback = validate('default', { driver: 'simulated' });
+    return { fallback: create(fallback, config, baseDir, new Set()), byEnvironment: new Map() };
+  }
 
   let raw: unknown;
   try {
@@ -41,35 +43,51 @@ export function loadDrivers(config: AppConfig): DriverTable {
   const environments = raw.environments ?? {};
   if (!isObject(environments))
     throw fail('environments', 'must map environment names to driver settings');
+  // Every driver's settings first: a command must not see a secret of any driver in the file.
+  const fallback = validate('default', raw.default ?? { driver: 'simulated' });
+  const named = Object.entries(environments).map(
+    ([name, s]) => [name, validate(`environments.${name}`, s)] as const,
+  );
+  const secrets = new Set(
+    [fallback, ...named.map(([, v]) => v)].flatMap((v) => v.entry.secrets?.(v.settings) ?? []),
+  );
   return {
-    fallback: build('default', raw.default ?? { driver: 'simulated' }),
+    fallback: create(fallback, config, baseDir, secrets),
     byEnvironment: new Map(
-      Object.entries(environments).map(([name, s]) => [name, build(`environments.${name}`, s)]),
+      named.map(([name, v]) => [name, create(v, config, baseDir, secrets)] as const),
     ),
   };
 }
 
-function buildDriver(
-  at: string,
-  raw: unknown,
-  context: { config: AppConfig; baseDir: string },
-  path?: string,
-): Driver {
+interface ValidDriver {
+  /** Where it is in the file, for messages. */
+  where: string;
+  entry: DriverEntry<object>;
+  settings: object;
+}
+
+function validateDriver(at: string, raw: unknown, path?: string): ValidDriver {
   const where = `FLIGHTDECK_CONFIG ${path ?? '(none)'}: ${at}`;
   if (!isObject(raw)) throw new Error(`${where} must be a mapping with a \`driver\` key`);
   const name = raw.driver as DriverName;
   if (!DRIVER_NAMES.includes(name)) {
     throw new Error(`${where}.driver must be one of: ${DRIVER_NAMES.join(', ')}`);
   }
-  const entry = DRIVERS[name] as {
-    settings: new () => object;
-    create(s: object, c: typeof context): Driver;
-  };
+  const entry = DRIVERS[name] as DriverEntry<object>;
   const settings = plainToInstance(entry.settings, raw);
   const errors = validateSync(settings, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) throw new Error(`${where}: ${describe(errors, at).join('; ')}`);
+  return { where, entry, settings };
+}
+
+function create(
+  { where, entry, settings }: ValidDriver,
+  config: AppConfig,
+  baseDir: string,
+  secretVariables: ReadonlySet<string>,
+): Driver {
   try {
-    return entry.create(settings, context);
+    return entry.create(settings, { config, baseDir, secretVariables });
   } catch (error) {
     throw new Error(`${where}: ${(error as Error).message}`);
   }

@@ -9,12 +9,16 @@ export interface DriverContext {
   config: AppConfig;
   /** The folder of the drivers file: relative paths in settings start here. */
   baseDir: string;
+  /** Every environment variable any driver in the file keeps a secret in. */
+  secretVariables: ReadonlySet<string>;
 }
 
-interface DriverEntry<S> {
+export interface DriverEntry<S> {
   /** A class-validator class describing the driver's settings in the drivers file. */
   settings: new () => S;
   create(settings: S, context: DriverContext): Driver;
+  /** The environment variables these settings keep secrets in, hidden from commands. */
+  secrets?(settings: S): string[];
 }
 
 const entry = <S>(e: DriverEntry<S>) => e;
@@ -27,9 +31,13 @@ export const DRIVERS = {
   }),
   command: entry({
     settings: CommandSettings,
-    create: (s, { baseDir }) => new CommandDriver(s, baseDir),
+    create: (s, { baseDir, secretVariables }) => new CommandDriver(s, baseDir, secretVariables),
   }),
-  webhook: entry({ settings: WebhookSettings, create: (s) => new WebhookDriver(s) }),
+  webhook: entry({
+    settings: WebhookSettings,
+    create: (s) => new WebhookDriver(s),
+    secrets: (s) => [s.secret_env],
+  }),
 };
 
 export type DriverName = keyof typeof DRIVERS;

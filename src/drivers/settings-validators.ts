@@ -42,3 +42,29 @@ export function IsStringMap(options?: ValidationOptions): PropertyDecorator {
       },
     });
 }
+
+/**
+ * The URL has no `user:password@`: fetch refuses such URLs, and a secret in the URL would show
+ * wherever the URL does. (A URL that does not parse is left to `@IsUrl`.)
+ */
+export function HasNoCredentials(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'hasNoCredentials',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message:
+          `${String(propertyName)} must not contain credentials (user:password@); ` +
+          'the request is signed with the secret named by secret_env instead',
+        ...options,
+      },
+      validator: {
+        validate(value: unknown) {
+          if (typeof value !== 'string' || !URL.canParse(value)) return true;
+          const url = new URL(value);
+          return url.username === '' && url.password === '';
+        },
+      },
+    });
+}

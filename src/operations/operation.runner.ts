@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { LessThan } from 'typeorm';
+import { In, LessThan } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
 import { millisecondsBetween, nowIso } from '../database/columns';
@@ -11,6 +11,7 @@ import { Operation, OperationStatus } from './operation.entity';
 import { OperationStore } from './operation.store';
 import { OperationLogs } from './operation-logs';
 import { OperationLogLine } from './operation-log-line.entity';
+import { killOperationProcesses, markedProcesses } from './process-reaper';
 import { ProgressWriter } from './progress-writer';
 
 /** Why a run was stopped: asked to, shutting down, or its row was failed by another runner's sweep. */
@@ -25,6 +26,8 @@ interface Outcome {
   fields: Partial<Operation> & { status: OperationStatus };
   message: string;
 }
+
+const RUNNER_LOST = 'runner_lost';
 
 /** Shown on operations whose runner vanished (crash, kill, lost machine). */
 export const RUNNER_LOST_MESSAGE =
@@ -71,18 +74,25 @@ export class OperationRunner implements BeforeApplicationShutdown {
     this.active.get(operationId)?.controller.abort(reason);
   }
 
-  /** Starts the recovery sweep: now, then every half lease. */
+  /** Stops what a previous incarnation left running, then sweeps: now, then every half lease. */
   startSweeping(resumePending: (id: string) => Promise<void>): void {
     const sweep = () =>
       this.sweep(resumePending).catch((error: unknown) =>
         this.logger.warn(`sweep failed: ${String(error)}`),
       );
-    void sweep();
-    this.sweepTimer = setInterval(
-      () => void sweep(),
-      Math.max(250, this.config.operationLeaseMs / 2),
-    );
-    this.sweepTimer.unref();
+    void this.reapAbandoned()
+      .catch((error: unknown) =>
+        this.logger.warn(`reaping left processes failed: ${String(error)}`),
+      )
+      .then(() => {
+        if (this.stopping) return;
+        void sweep();
+        this.sweepTimer = setInterval(
+          () => void sweep(),
+          Math.max(250, this.config.operationLeaseMs / 2),
+        );
+        this.sweepTimer.unref();
+      });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -212,14 +222,22 @@ export class OperationRunner implements BeforeApplicationShutdown {
       where: { status: OperationStatus.Running, heartbeatAt: LessThan(cutoff) },
       take: 100,
     });
+    // Nothing this host ran for a lost operation may go on beside the next rollout: its processes
+    // are killed before the operation is failed, and it stays running while any is left.
+    const local = new Set(orphans.filter((op) => this.ranHere(op)).map((op) => op.id));
+    const alive = new Set(local.size > 0 ? await killOperationProcesses(local) : []);
     for (const op of orphans) {
+      if (alive.has(op.id)) {
+        this.logger.warn(`operation ${op.id}: its processes survived SIGKILL; trying again later`);
+        continue;
+      }
       const failed = await this.store.transition(
         op.id,
         [OperationStatus.Running],
         {
           status: OperationStatus.Failed,
           finishedAt: nowIso(),
-          errorCode: 'runner_lost',
+          errorCode: RUNNER_LOST,
           errorMessage: RUNNER_LOST_MESSAGE,
           message: RUNNER_LOST_MESSAGE,
         },
@@ -234,6 +252,29 @@ export class OperationRunner implements BeforeApplicationShutdown {
       take: 100,
     });
     for (const op of waiting) await resumePending(op.id);
+  }
+
+  /**
+   * Kills the processes on this host of operations that ended `runner_lost`: their runner died
+   * and another replica failed them while this host was down. Operations still `running` are left
+   * to the sweep (their runner may be another live process on this host).
+   */
+  private async reapAbandoned(): Promise<void> {
+    const marked = await markedProcesses();
+    if (marked.size === 0) return;
+    const lost = await this.store.repository.find({
+      select: { id: true },
+      where: { id: In([...marked.keys()]), status: OperationStatus.Failed, errorCode: RUNNER_LOST },
+    });
+    if (lost.length === 0) return;
+    this.logger.warn(`killing processes left by ${lost.length} operation(s) whose runner was lost`);
+    const left = await killOperationProcesses(new Set(lost.map((op) => op.id)));
+    if (left.length > 0) this.logger.warn(`processes of ${left.join(', ')} survived SIGKILL`);
+  }
+
+  /** Runner ids start with the host name (see `runnerId`). */
+  private ranHere(op: Operation): boolean {
+    return op.runnerId?.split(':')[0] === hostname();
   }
 }
 

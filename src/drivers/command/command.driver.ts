@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Logger } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
@@ -14,6 +16,7 @@ import {
 } from 'class-validator';
 import { OperationFailure } from '../../operations/operation-handler';
 import type { LogStream } from '../../operations/operation-log-line.entity';
+import { OPERATION_MARKER } from '../../operations/process-reaper';
 import { DeploymentJob, Driver, DriverRun } from '../driver';
 import { IsStringMap } from '../settings-validators';
 
@@ -62,14 +65,18 @@ const PRIVATE_VARIABLES = /^(FLIGHTDECK_|DATABASE_URL$|REDIS_URL$)/;
 /**
  * Runs a program per deployment, with the deployment in `FLIGHTDECK_*` variables. Each output
  * line is kept as a log line; `::progress N` and `::message TEXT` lines report back. Exit 0 is
- * success. Cancel and timeout send SIGTERM to its process group, then SIGKILL.
+ * success. Cancel and timeout send SIGTERM to its process group, then SIGKILL. Where util-linux
+ * `setpriv` can, the program is started through it so the kernel kills it when Flightdeck dies.
  */
 export class CommandDriver implements Driver {
   private readonly cwd: string;
+  private readonly wrapper = parentDeathWrapper();
 
   constructor(
     private readonly settings: CommandSettings,
     baseDir: string,
+    /** Variables other drivers hold secrets in: never passed on to the command. */
+    private readonly secretVariables: ReadonlySet<string> = new Set(),
   ) {
     this.cwd = resolve(baseDir, settings.cwd ?? '.');
   }
@@ -77,9 +84,15 @@ export class CommandDriver implements Driver {
   async deploy(job: DeploymentJob, run: DriverRun): Promise<void> {
     const [program, ...args] = this.settings.command;
     const name = this.settings.command.join(' ');
-    const child = spawn(program, args, {
+    const env = this.environment(job);
+    // Checked here because through the wrapper a missing program is only the wrapper's exit code.
+    const problem = cannotExecute(program, this.cwd, env.PATH);
+    if (problem)
+      throw new OperationFailure('command_failed', `Could not start ${name}: ${problem}`);
+    const [file, ...argv] = [...this.wrapper, program, ...args];
+    const child = spawn(file, argv, {
       cwd: this.cwd,
-      env: this.environment(job),
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so stopping it stops what it started too
     });
@@ -151,13 +164,16 @@ export class CommandDriver implements Driver {
 
   private environment(job: DeploymentJob): NodeJS.ProcessEnv {
     const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !PRIVATE_VARIABLES.test(key)),
+      Object.entries(process.env).filter(
+        ([key]) => !PRIVATE_VARIABLES.test(key) && !this.secretVariables.has(key),
+      ),
     );
     return {
       ...inherited,
       ...this.settings.env,
       FLIGHTDECK_DEPLOYMENT_ID: job.deploymentId,
-      FLIGHTDECK_OPERATION_ID: job.operationId,
+      // Everything the command starts inherits it: how the recovery finds what a lost run left.
+      [OPERATION_MARKER]: job.operationId,
       FLIGHTDECK_SERVICE: job.service,
       FLIGHTDECK_VERSION: job.version,
       FLIGHTDECK_ENVIRONMENT: job.environment,
@@ -173,5 +189,68 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch {
     // already gone
+  }
+}
+
+let wrapper: string[] | undefined;
+
+/**
+ * `setpriv --pdeathsig KILL --` when util-linux's setpriv has that option (Linux), else nothing:
+ * then a command outlives a crash of Flightdeck until the next start reaps it, said once.
+ */
+function parentDeathWrapper(): string[] {
+  wrapper ??= pdeathsigSetpriv();
+  return wrapper;
+}
+
+function pdeathsigSetpriv(): string[] {
+  const setpriv = findProgram('setpriv', process.env.PATH);
+  try {
+    const help = setpriv
+      ? execFileSync(setpriv, ['--help'], { encoding: 'utf8', stdio: 'pipe' })
+      : '';
+    if (setpriv && help.includes('--pdeathsig')) return [setpriv, '--pdeathsig', 'KILL', '--'];
+  } catch {
+    // too old or broken: as good as missing
+  }
+  new Logger('CommandDriver').warn(
+    'setpriv with --pdeathsig (util-linux) was not found: a deploy command keeps running if ' +
+      'Flightdeck is killed, until Flightdeck starts again on this host and stops it',
+  );
+  return [];
+}
+
+/** Why `program` cannot be run (found as execvp would find it), or undefined when it can. */
+function cannotExecute(program: string, cwd: string, path: string | undefined): string | undefined {
+  if (program.includes('/')) {
+    const file = resolve(cwd, program);
+    if (!isFile(file)) return `${program}: no such file (ENOENT)`;
+    return isExecutable(file) ? undefined : `${program} is not executable (EACCES)`;
+  }
+  return findProgram(program, path) ? undefined : `${program} was not found in PATH (ENOENT)`;
+}
+
+function findProgram(name: string, path = ''): string | undefined {
+  return path
+    .split(delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => resolve(dir, name))
+    .find((file) => isFile(file) && isExecutable(file));
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -4,12 +4,14 @@ import { Type } from 'class-transformer';
 import { Equals, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
 import { OperationFailure } from '../../operations/operation-handler';
 import { DeploymentJob, Driver, DriverRun } from '../driver';
+import { HasNoCredentials } from '../settings-validators';
 
 export class WebhookSettings {
   @Equals('webhook')
   driver: 'webhook';
 
   @IsUrl({ protocols: ['http', 'https'], require_tld: false, require_protocol: true })
+  @HasNoCredentials()
   url: string;
 
   /** The environment variable holding the HMAC secret that signs each request. */
@@ -48,11 +50,14 @@ const EXCERPT_CHARS = 300;
  */
 export class WebhookDriver implements Driver {
   private readonly secret: string;
+  /** The URL as logs and messages show it: anyone with `operations:read` reads those. */
+  private readonly shownUrl: string;
 
   constructor(private readonly settings: WebhookSettings) {
     const secret = process.env[settings.secret_env];
     if (!secret) throw new Error(`secret_env names ${settings.secret_env}, which is not set`);
     this.secret = secret;
+    this.shownUrl = redactUrl(settings.url);
   }
 
   async deploy(job: DeploymentJob, run: DriverRun): Promise<void> {
@@ -75,7 +80,7 @@ export class WebhookDriver implements Driver {
     const attempts = this.settings.retries + 1;
     let lastProblem = '';
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      run.log('system', `POST ${this.settings.url} (attempt ${attempt} of ${attempts})`);
+      run.log('system', `POST ${this.shownUrl} (attempt ${attempt} of ${attempts})`);
       const timeout = AbortSignal.timeout(this.settings.timeout_seconds * 1000);
       try {
         const response = await fetch(this.settings.url, {
@@ -86,18 +91,18 @@ export class WebhookDriver implements Driver {
           signal: AbortSignal.any([run.signal, timeout]),
         });
         const excerpt = (await response.text()).slice(0, EXCERPT_CHARS);
-        run.log('system', `${this.settings.url} answered ${response.status}`);
+        run.log('system', `${this.shownUrl} answered ${response.status}`);
         if (response.ok) return;
         lastProblem = `answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`;
         if (response.status < 500) {
-          throw new OperationFailure('webhook_rejected', `${this.settings.url} ${lastProblem}`);
+          throw new OperationFailure('webhook_rejected', `${this.shownUrl} ${lastProblem}`);
         }
       } catch (error) {
         if (error instanceof OperationFailure || run.signal.aborted) throw error;
         lastProblem = timeout.aborted
           ? `did not answer within ${this.settings.timeout_seconds}s`
-          : `could not be reached: ${describeFetchError(error)}`;
-        run.log('system', `${this.settings.url} ${lastProblem}`);
+          : `could not be reached: ${describeFetchError(error).replaceAll(this.settings.url, this.shownUrl)}`;
+        run.log('system', `${this.shownUrl} ${lastProblem}`);
       }
       if (attempt < attempts) {
         await delay(this.settings.backoff_ms * 2 ** (attempt - 1), undefined, {
@@ -107,7 +112,7 @@ export class WebhookDriver implements Driver {
     }
     throw new OperationFailure(
       'webhook_failed',
-      `${this.settings.url} ${lastProblem} (after ${attempts} attempts)`,
+      `${this.shownUrl} ${lastProblem} (after ${attempts} attempts)`,
     );
   }
 }
@@ -115,4 +120,15 @@ export class WebhookDriver implements Driver {
 function describeFetchError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+/**
+ * A URL without what may be secret in it: its origin and path, every query value as `***`
+ * (`https://hooks.example.com/deploy?token=***`). Credentials are refused at start-up; the
+ * origin leaves them out all the same.
+ */
+export function redactUrl(raw: string): string {
+  const url = new URL(raw);
+  const query = [...url.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=***`);
+  return `${url.origin}${url.pathname}${query.length > 0 ? `?${query.join('&')}` : ''}`;
 }
