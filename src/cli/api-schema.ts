@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Roll a deployment back to the last version that succeeded before it
-         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`.
+         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; another answers 409 `conflict` naming the current one in `details`.
          */
         post: operations["rollbackDeployment"];
         delete?: never;

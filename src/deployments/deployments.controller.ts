@@ -147,7 +147,9 @@ export class DeploymentsController {
     operationId: 'rollbackDeployment',
     summary: 'Roll a deployment back to the last version that succeeded before it',
     description:
-      'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`.',
+      'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. ' +
+      'Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; ' +
+      'another answers 409 `conflict` naming the current one in `details`.',
   })
   @ApiAcceptedResponse({ type: RollbackResponseDto })
   @ApiErrorResponses(
