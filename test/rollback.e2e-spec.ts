@@ -39,7 +39,7 @@ environments:
       reason: 'error rate doubled',
     });
     expect(res.headers.location).toBe(res.body.status_url);
-    expect(new URL(res.body.status_url).pathname).toBe(`/api/v1/operations/${res.body.operation_id}`);
+    expect(res.body.status_url).toBe(`/api/v1/operations/${res.body.operation_id}`);
 
     const op = await waitForOperation(t, res.body.operation_id);
     expect(op).toMatchObject({ type: 'deployment.rollback', status: 'succeeded' });

@@ -802,7 +802,10 @@ export interface components {
             initiated_at: string;
             /** @example 0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
             operation_id: string;
-            /** @example https://flightdeck.internal/api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
+            /**
+             * @description Where to poll the operation (also the `Location` header): a root-relative path, to resolve against the URL the request was sent to, or an absolute URL when the server has `FLIGHTDECK_PUBLIC_URL` set or sits behind a trusted proxy.
+             * @example /api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d
+             */
             status_url: string;
         };
     };

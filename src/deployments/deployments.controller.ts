@@ -12,7 +12,8 @@ import { Permission } from '../auth/permission.enum';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
-import { absoluteUrl } from '../common/urls';
+import { publicUrl } from '../common/urls';
+import { AppConfig } from '../config/app-config';
 import { toOperationResponse } from '../operations/operations.service';
 import { DeploymentRollbackService } from './deployment-rollback.service';
 import { DeploymentsService, toDeploymentResponse } from './deployments.service';
@@ -28,20 +29,21 @@ import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
 import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
 import { ResourceIdPipe } from '../common/resource-id.pipe';
 
-/** The absolute URL to poll an operation at, also set as `Location`. */
-function pointAtOperation(req: Request, res: Response, operationId: string): string {
-  const statusUrl = absoluteUrl(req, `/api/v1/operations/${operationId}`);
-  res.location(statusUrl);
-  return statusUrl;
-}
-
 @ApiTags('deployments')
 @Controller('api/v1/deployments')
 export class DeploymentsController {
   constructor(
     private readonly deployments: DeploymentsService,
     private readonly rollbacks: DeploymentRollbackService,
+    private readonly config: AppConfig,
   ) {}
+
+  /** The URL to poll an operation at (`status_url`), also set as `Location`. */
+  private pointAtOperation(req: Request, res: Response, operationId: string): string {
+    const statusUrl = publicUrl(this.config, req, `/api/v1/operations/${operationId}`);
+    res.location(statusUrl);
+    return statusUrl;
+  }
 
   @Get()
   @RequirePermissions(Permission.DeploymentsRead)
@@ -73,10 +75,11 @@ export class DeploymentsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<DeploymentResponseDto> {
     const { deployment } = await this.deployments.create(principal, dto);
-    res.location(`/api/v1/deployments/${deployment.id}`);
+    res.location(publicUrl(this.config, req, `/api/v1/deployments/${deployment.id}`));
     return toDeploymentResponse(deployment);
   }
 
@@ -98,7 +101,7 @@ export class DeploymentsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedDeploymentResponseDto> {
     const { deployment, operation } = await this.deployments.create(principal, dto);
-    const statusUrl = pointAtOperation(req, res, operation.id);
+    const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
       ...toOperationResponse(operation),
       operation_id: operation.id,
@@ -170,7 +173,7 @@ export class DeploymentsController {
       id,
       dto.reason ?? null,
     );
-    const statusUrl = pointAtOperation(req, res, operation.id);
+    const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
       deployment_id: id,
       rollback_id: deployment.id,
