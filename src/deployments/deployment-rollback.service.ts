@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import type { AuditNote } from '../audit/audit-note';
 import { assertEnvironmentAllowed, Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
@@ -22,9 +23,11 @@ export class DeploymentRollbackService {
     principal: Principal,
     id: string,
     reason: string | null,
+    audit: AuditNote,
   ): Promise<StartedDeployment> {
     const existing = await this.deployments.findOneBy({ id });
     if (!existing) throw ApiError.notFound('Deployment', id);
+    audit.environment = existing.environment;
     assertEnvironmentAllowed(principal, existing.environment);
     return this.deploymentsService.start(principal, async (manager) => {
       const current = await manager.findOneByOrFail(Deployment, { id });

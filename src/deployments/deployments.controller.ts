@@ -7,6 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { AuditNote, ForAudit } from '../audit/audit-note';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Permission } from '../auth/permission.enum';
 import type { Principal } from '../auth/principal';
@@ -75,9 +76,11 @@ export class DeploymentsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
+    @ForAudit() audit: AuditNote,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<DeploymentResponseDto> {
+    audit.environment = dto.environment;
     const { deployment } = await this.deployments.create(principal, dto);
     res.location(publicUrl(this.config, req, `/api/v1/deployments/${deployment.id}`));
     return toDeploymentResponse(deployment);
@@ -97,9 +100,11 @@ export class DeploymentsController {
   async createAsync(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
+    @ForAudit() audit: AuditNote,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedDeploymentResponseDto> {
+    audit.environment = dto.environment;
     const { deployment, operation } = await this.deployments.create(principal, dto);
     const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
@@ -165,6 +170,7 @@ export class DeploymentsController {
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ResourceIdPipe('Deployment')) id: string,
     @Body() dto: RollbackDeploymentDto,
+    @ForAudit() audit: AuditNote,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RollbackResponseDto> {
@@ -172,6 +178,7 @@ export class DeploymentsController {
       principal,
       id,
       dto.reason ?? null,
+      audit,
     );
     const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
