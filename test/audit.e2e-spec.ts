@@ -714,3 +714,127 @@ describe('Audit source address (e2e)', () => {
     }
   });
 });
+
+describe('Audit log environment scope (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      FLIGHTDECK_CONFIG: writeDriversConfig(`default: { driver: simulated, fail_versions: "bad" }`),
+    });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const post = (path: string, body: object = {}, secret = ADMIN_KEY) =>
+    t.http().post(path).set(bearer(secret)).send(body);
+  const requestIds = (res: Response): string[] =>
+    res.body.audit_events.map((e: { request_id: string }) => e.request_id);
+
+  /** Requests about one environment's deployments: creates, a rollback, cancels, refusals. */
+  async function activityIn(environment: string): Promise<Response[]> {
+    const service = uniqueService(`scope-${environment}`);
+    const v1 = await deployAndWait(t, { service, version: '1', environment });
+    const v2 = await deployAndWait(t, { service, version: '2', environment });
+    const rollback = await post(`/api/v1/deployments/${v2.id}/rollback`, { reason: 'scope' });
+    expect(rollback.status).toBe(202);
+    await waitForOperation(t, rollback.body.operation_id);
+    const nothingBefore = await post(`/api/v1/deployments/${v1.id}/rollback`);
+    expect(nothingBefore.status).toBe(409);
+    const created = await post('/api/v1/deployments/async', { service, version: '3', environment });
+    expect(created.status).toBe(202);
+    const cancel = await post(`/api/v1/operations/${created.body.operation_id}/cancel`);
+    expect([202, 409]).toContain(cancel.status); // a fast rollout may be over already
+    await waitForOperation(t, created.body.operation_id);
+    const cancelFinished = await post(`/api/v1/operations/${created.body.operation_id}/cancel`);
+    expect(cancelFinished.status).toBe(409);
+    const first = await post(
+      '/api/v1/deployments',
+      { service: uniqueService('replayed'), version: '1', environment },
+      ADMIN_KEY,
+    ).set('Idempotency-Key', `scope-${environment}`);
+    const replay = await post(
+      '/api/v1/deployments',
+      { service: first.body.service, version: '1', environment },
+      ADMIN_KEY,
+    ).set('Idempotency-Key', `scope-${environment}`);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    await waitForOperation(t, first.body.operation_id);
+    const responses = [rollback, nothingBefore, created, cancel, cancelFinished, first, replay];
+    for (const res of responses) await auditEventOf(t, res);
+    return responses;
+  }
+
+  it('should show a key limited to staging only the events about staging, and a "*" key all of them', async () => {
+    const stagingAuditor = await createKey(t, {
+      name: 'staging-auditor',
+      permissions: ['audit:read'],
+      environments: ['staging'],
+    });
+    const everywhere = await createKey(t, { name: 'auditor', permissions: ['audit:read'] });
+    const stagingDeployer = await createKey(t, {
+      name: 'staging-deployer',
+      permissions: ALL_PERMISSIONS.filter((p) => p !== 'keys:manage'),
+      environments: ['staging'],
+    });
+
+    const staging = await activityIn('staging');
+    const production = await activityIn('production');
+    // Without an environment: keys (created, revoked) and requests refused before it was known.
+    const key = await post('/api/v1/auth/keys', {
+      name: 'scoped-out',
+      permissions: ['deployments:read'],
+      environments: ['staging'],
+    });
+    const revoke = await t.http().delete(`/api/v1/auth/keys/${key.body.id}`).set(bearer(ADMIN_KEY));
+    const unauthenticated = await post(
+      '/api/v1/deployments',
+      { service: uniqueService('anon'), version: '1', environment: 'staging' },
+      'fdk_not-a-real-key-at-all',
+    );
+    // A staging key's attempt on production is about production.
+    const outOfScope = await post(
+      '/api/v1/deployments',
+      { service: uniqueService('reach'), version: '1', environment: 'production' },
+      stagingDeployer.secret,
+    );
+    expect([key.status, revoke.status, unauthenticated.status, outOfScope.status]).toEqual([
+      201, 204, 401, 403,
+    ]);
+    const unscoped = [key, revoke, unauthenticated];
+    for (const res of [...unscoped, outOfScope]) await auditEventOf(t, res);
+    const ids = (responses: Response[]) => responses.map((r) => r.headers['x-request-id']);
+
+    const seenByStaging = await listAuditEvents(t, { per_page: 100 }, stagingAuditor.secret);
+    const seenByAll = await listAuditEvents(t, { per_page: 100 }, everywhere.secret);
+
+    expect(seenByStaging.status).toBe(200);
+    expect(requestIds(seenByStaging)).toEqual(expect.arrayContaining(ids(staging)));
+    for (const id of ids([...production, ...unscoped, outOfScope]))
+      expect(requestIds(seenByStaging)).not.toContain(id);
+    for (const event of seenByStaging.body.audit_events) expect(event.environment).toBe('staging');
+    expect(seenByStaging.body.total).toBe(seenByStaging.body.audit_events.length);
+    expect(JSON.stringify(seenByStaging.body)).not.toContain(key.body.id);
+
+    expect(seenByAll.body.total).toBeLessThanOrEqual(100);
+    expect(requestIds(seenByAll)).toEqual(
+      expect.arrayContaining(ids([...staging, ...production, ...unscoped, outOfScope])),
+    );
+    const environmentOf = (res: Response) =>
+      seenByAll.body.audit_events.find(
+        (e: { request_id: string }) => e.request_id === res.headers['x-request-id'],
+      ).environment;
+    expect(environmentOf(outOfScope)).toBe('production');
+    for (const res of unscoped) expect(environmentOf(res)).toBeNull();
+
+    // A filter cannot reach past the scope either.
+    const byTarget = await listAuditEvents(
+      t,
+      { target_id: production[0].body.deployment_id },
+      stagingAuditor.secret,
+    );
+    expect(byTarget.body).toMatchObject({ total: 0, audit_events: [] });
+  });
+});

@@ -1,6 +1,7 @@
 import { DeploymentEvent } from '../src/deployments/deployment-event.entity';
 import { Deployment } from '../src/deployments/deployment.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
+import { AppConfig } from '../src/config/app-config';
 import { ADMIN_KEY, bearer, startTestApp, TestApp, waitForOperation } from './helpers/test-app';
 
 describe('Deployments (e2e)', () => {
@@ -156,7 +157,7 @@ describe('Deployments (e2e)', () => {
       expect(res.body).toMatchObject({ type: 'deployment.rollout', status: 'pending', progress: 0 });
       expect(res.body.operation_id).toBe(res.body.id);
       expect(res.headers.location).toBe(res.body.status_url);
-      const path = new URL(res.body.status_url).pathname;
+      const path = res.body.status_url;
       expect(path).toBe(`/api/v1/operations/${res.body.id}`);
       const op = await t.http().get(path).set(bearer(ADMIN_KEY));
       expect(op.status).toBe(200);
@@ -332,5 +333,104 @@ describe('Deployments (e2e)', () => {
       expect(res.status).toBe(200);
       expect(res.body.per_page).toBe(100);
     });
+  });
+});
+
+describe('The URLs Flightdeck hands out (Location, status_url) (e2e)', () => {
+  const EVIL = 'evil.example.com';
+
+  /** An async create and a create, both sent with `headers`; their Location and status_url. */
+  async function urlsHandedOut(app: TestApp, headers: Record<string, string>) {
+    const send = (path: string) =>
+      app
+        .http()
+        .post(path)
+        .set(bearer(ADMIN_KEY))
+        .set(headers)
+        .send({ service: uniqueService('url'), version: '1', environment: 'staging' });
+    const asyncRes = await send('/api/v1/deployments/async');
+    expect(asyncRes.status).toBe(202);
+    const created = await send('/api/v1/deployments');
+    expect(created.status).toBe(201);
+    await waitForOperation(app, asyncRes.body.operation_id);
+    await waitForOperation(app, created.body.operation_id);
+    return {
+      statusUrl: asyncRes.body.status_url as string,
+      statusLocation: asyncRes.headers.location,
+      operation: `/api/v1/operations/${asyncRes.body.operation_id}`,
+      location: created.headers.location,
+      deployment: `/api/v1/deployments/${created.body.id}`,
+    };
+  }
+
+  it('should answer root-relative URLs by default, whatever the Host and X-Forwarded-* headers say', async () => {
+    const app = await startTestApp();
+    try {
+      const urls = await urlsHandedOut(app, {
+        Host: EVIL,
+        'X-Forwarded-Host': EVIL,
+        'X-Forwarded-Proto': 'https',
+      });
+
+      expect(urls.statusUrl).toBe(urls.operation);
+      expect(urls.statusLocation).toBe(urls.operation);
+      expect(urls.location).toBe(urls.deployment);
+      const op = await app.http().get(urls.statusUrl).set(bearer(ADMIN_KEY));
+      expect(op.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('should build them on FLIGHTDECK_PUBLIC_URL when set (path prefix kept, trailing slash dropped)', async () => {
+    const app = await startTestApp({
+      FLIGHTDECK_PUBLIC_URL: 'https://deploy.example.org/flightdeck/',
+      FLIGHTDECK_TRUST_PROXY: 'true',
+    });
+    try {
+      const urls = await urlsHandedOut(app, { Host: EVIL, 'X-Forwarded-Host': EVIL });
+
+      expect(urls.statusUrl).toBe(`https://deploy.example.org/flightdeck${urls.operation}`);
+      expect(urls.statusLocation).toBe(urls.statusUrl);
+      expect(urls.location).toBe(`https://deploy.example.org/flightdeck${urls.deployment}`);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('should take the scheme and host from X-Forwarded-Proto/-Host behind a trusted proxy only', async () => {
+    const app = await startTestApp({ FLIGHTDECK_TRUST_PROXY: 'true' });
+    try {
+      const forwarded = await urlsHandedOut(app, {
+        Host: EVIL,
+        'X-Forwarded-Host': 'deploy.internal:8443',
+        'X-Forwarded-Proto': 'https',
+      });
+      const direct = await urlsHandedOut(app, { Host: EVIL });
+      const malformed = await urlsHandedOut(app, {
+        'X-Forwarded-Host': `${EVIL}/x@deploy.internal`,
+      });
+
+      expect(forwarded.statusUrl).toBe(`https://deploy.internal:8443${forwarded.operation}`);
+      expect(forwarded.statusLocation).toBe(forwarded.statusUrl);
+      expect(forwarded.location).toBe(`https://deploy.internal:8443${forwarded.deployment}`);
+      expect(direct.statusUrl).toBe(direct.operation);
+      expect(direct.location).toBe(direct.deployment);
+      expect(malformed.statusUrl).toBe(malformed.operation);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it.each([
+    'https://user:secret@deploy.example.org',
+    'https://deploy.example.org/?token=1',
+    'https://deploy.example.org/#top',
+    'ftp://deploy.example.org',
+    'deploy.example.org',
+  ])('should refuse to start with FLIGHTDECK_PUBLIC_URL=%s', (url) => {
+    expect(() => AppConfig.fromEnvironment({ FLIGHTDECK_PUBLIC_URL: url })).toThrow(
+      /FLIGHTDECK_PUBLIC_URL must be an http\(s\) URL without credentials, query or fragment/,
+    );
   });
 });

@@ -39,7 +39,7 @@ environments:
       reason: 'error rate doubled',
     });
     expect(res.headers.location).toBe(res.body.status_url);
-    expect(new URL(res.body.status_url).pathname).toBe(`/api/v1/operations/${res.body.operation_id}`);
+    expect(res.body.status_url).toBe(`/api/v1/operations/${res.body.operation_id}`);
 
     const op = await waitForOperation(t, res.body.operation_id);
     expect(op).toMatchObject({ type: 'deployment.rollback', status: 'succeeded' });
@@ -72,6 +72,39 @@ environments:
     expect(res.status).toBe(202);
     await waitForOperation(t, res.body.operation_id);
     expect(await get(res.body.rollback_id)).toMatchObject({ version: '2', status: 'successful' });
+  });
+
+  it('should refuse to roll back a deployment that is not the current one, naming the current one, and start nothing', async () => {
+    const service = uniqueService('older');
+    await deployAndWait(t, { service, version: '1.0', environment: 'production' });
+    const v11 = await deployAndWait(t, { service, version: '1.1', environment: 'production' });
+    const v12 = await deployAndWait(t, { service, version: '1.2', environment: 'production' });
+
+    const res = await rollback(v11.id);
+
+    expect(res.status).toBe(409);
+    expect(res.body.error).toBe('conflict');
+    expect(res.body.message).toContain(v12.id);
+    expect(res.body.message).toContain('1.2');
+    expect(res.body.details).toEqual({ current_deployment_id: v12.id, current_version: '1.2' });
+    expect(await t.dataSource.getRepository(Deployment).countBy({ service })).toBe(3);
+    expect(await get(v11.id)).toMatchObject({ status: 'successful' });
+    expect(await get(v12.id)).toMatchObject({ status: 'successful' });
+
+    // The current one still rolls back, to 1.1; the rollback, once successful, is the current one.
+    const current = await rollback(v12.id);
+    expect(current.status).toBe(202);
+    await waitForOperation(t, current.body.operation_id);
+    expect(await get(current.body.rollback_id)).toMatchObject({
+      version: '1.1',
+      status: 'successful',
+    });
+    const stale = await rollback(v11.id);
+    expect(stale.status).toBe(409);
+    expect(stale.body.details).toEqual({
+      current_deployment_id: current.body.rollback_id,
+      current_version: '1.1',
+    });
   });
 
   it('should answer 409 conflict when nothing came before it', async () => {

@@ -29,6 +29,13 @@ export class AuditEvent {
   @Column({ name: 'target_id', type: 'varchar', length: 64, nullable: true })
   targetId: string | null;
 
+  /**
+   * The environment of the deployment or operation the request was about; null for keys and
+   * settings, and for requests refused before that was known. Keys see only their environments'.
+   */
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  environment: string | null;
+
   /** `succeeded`, `denied` (401/403) or `failed` (any other error). */
   @Column({ type: 'varchar', length: 16 })
   outcome: string;

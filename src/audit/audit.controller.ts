@@ -1,7 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequirePermissions } from '../auth/auth.decorators';
+import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Permission } from '../auth/permission.enum';
+import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { AuditService } from './audit.service';
@@ -19,11 +20,16 @@ export class AuditController {
     summary: 'Who did what: mutating requests and refused ones, newest first',
     description:
       'Every POST/PUT/PATCH/DELETE and every 401/403, with the actor key, action, target, outcome, request id ' +
-      'and source address. Filter by actor, action, target, outcome and time.',
+      'and source address. Filter by actor, action, target, outcome and time. A key limited to some environments ' +
+      'sees only the events about deployments and operations in them; events about keys and settings, and ' +
+      'requests refused before their environment was known, only a key with every environment (`*`) sees.',
   })
   @ApiOkResponse({ type: AuditEventListResponseDto })
   @ApiErrorResponses(ErrorCode.ValidationError)
-  list(@Query() query: ListAuditEventsQueryDto): Promise<AuditEventListResponseDto> {
-    return this.audit.list(query);
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListAuditEventsQueryDto,
+  ): Promise<AuditEventListResponseDto> {
+    return this.audit.list(principal, query);
   }
 }

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Principal } from '../auth/principal';
 import { requestIdOf } from '../common/request-context';
 import { errorCodeOf } from '../common/errors/all-exceptions.filter';
+import { attachAuditNote, NotedRequest } from './audit-note';
 import { AuditService } from './audit.service';
 
 /** The `action` column's width. */
@@ -60,7 +61,21 @@ function safeDecode(segment: string): string {
   }
 }
 
-type AuditedRequest = Request & { principal?: Principal };
+/** The routes that create a deployment: their body names its environment. */
+const CREATES = new Set(['POST /api/v1/deployments', 'POST /api/v1/deployments/async']);
+
+/**
+ * The environment of a replayed create. An idempotent replay is answered before the controller
+ * that fills the audit note runs; its body is the first request's (same fingerprint), which passed
+ * validation. A replayed rollback or cancel has no environment in its body: it stays null.
+ */
+function replayedCreateEnvironment(req: Request, res: Response, action: string): string | null {
+  if (res.getHeader('Idempotent-Replayed') === undefined || !CREATES.has(action)) return null;
+  const asked = (req.body as { environment?: unknown } | undefined)?.environment;
+  return typeof asked === 'string' ? asked : null;
+}
+
+type AuditedRequest = NotedRequest & { principal?: Principal };
 
 /** Records every mutating request and every refused one (401/403) once its answer is sent. */
 @Injectable()
@@ -71,6 +86,7 @@ export class AuditMiddleware implements NestMiddleware {
     const mutating = MUTATING.has(req.method);
     let body: unknown;
     if (mutating) {
+      attachAuditNote(req);
       // The answer names what a POST created (and a replayed error, its code).
       const send = res.json.bind(res);
       res.json = (value: unknown) => {
@@ -87,11 +103,12 @@ export class AuditMiddleware implements NestMiddleware {
       const replayedError = typeof answer.error === 'string' ? answer.error : null;
       // What a POST created: the deployment (also for /async, whose body is the operation), or the key.
       const created = typeof answer.deployment_id === 'string' ? answer.deployment_id : answer.id;
+      const action = `${req.method} ${pattern}`;
       this.audit.record({
         requestId: requestIdOf(req),
         actorKeyId: req.principal?.keyId ?? null,
         actorName: req.principal?.name ?? null,
-        action: `${req.method} ${pattern}`.slice(0, MAX_ACTION_CHARS),
+        action: action.slice(0, MAX_ACTION_CHARS),
         targetType: TARGET_TYPES[pattern.split('/')[3]] ?? null,
         targetId:
           id ??
@@ -99,6 +116,7 @@ export class AuditMiddleware implements NestMiddleware {
         status,
         errorCode: status >= 400 ? (errorCodeOf(res) ?? replayedError) : null,
         sourceIp: req.ip ?? null,
+        environment: req.auditNote?.environment ?? replayedCreateEnvironment(req, res, action),
       });
     });
     next();

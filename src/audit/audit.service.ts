@@ -5,12 +5,14 @@ import {
   Equal,
   FindOperator,
   FindOptionsWhere,
+  In,
   LessThan,
   LessThanOrEqual,
   MoreThanOrEqual,
   Repository,
 } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
+import { Principal, visibleEnvironments } from '../auth/principal';
 import { ListPaging } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
@@ -94,7 +96,15 @@ export class AuditService implements BeforeApplicationShutdown {
     await this.writing;
   }
 
-  async list(query: ListAuditEventsQueryDto): Promise<AuditEventListResponseDto> {
+  /**
+   * A page of the log as `principal` may read it: a key limited to some environments sees only
+   * the events about them, never those without one (keys, settings, unauthenticated requests).
+   */
+  async list(
+    principal: Principal,
+    query: ListAuditEventsQueryDto,
+  ): Promise<AuditEventListResponseDto> {
+    const environments = visibleEnvironments(principal);
     const window = PAGES.window(query);
     const within = [
       ...(query.since ? [MoreThanOrEqual(query.since)] : []),
@@ -105,6 +115,7 @@ export class AuditService implements BeforeApplicationShutdown {
       ...(query.action ? { action: query.action } : {}),
       ...(query.target_id ? { targetId: query.target_id } : {}),
       ...(query.outcome ? { outcome: query.outcome } : {}),
+      ...(environments ? { environment: In(environments) } : {}),
     };
     const at = (...bounds: Array<FindOperator<string>>) =>
       bounds.length === 0 ? {} : { at: bounds.length === 1 ? bounds[0] : And(...bounds) };
@@ -133,6 +144,7 @@ export class AuditService implements BeforeApplicationShutdown {
         status: e.status,
         error_code: e.errorCode,
         source_ip: e.sourceIp,
+        environment: e.environment,
       })),
       ...page,
     };

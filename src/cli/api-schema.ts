@@ -77,7 +77,7 @@ export interface paths {
         };
         /**
          * Who did what: mutating requests and refused ones, newest first
-         * @description Every POST/PUT/PATCH/DELETE and every 401/403, with the actor key, action, target, outcome, request id and source address. Filter by actor, action, target, outcome and time.
+         * @description Every POST/PUT/PATCH/DELETE and every 401/403, with the actor key, action, target, outcome, request id and source address. Filter by actor, action, target, outcome and time. A key limited to some environments sees only the events about deployments and operations in them; events about keys and settings, and requests refused before their environment was known, only a key with every environment (`*`) sees.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -283,7 +283,7 @@ export interface paths {
         put?: never;
         /**
          * Roll a deployment back to the last version that succeeded before it
-         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`.
+         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; another answers 409 `conflict` naming the current one in `details`.
          */
         post: operations["rollbackDeployment"];
         delete?: never;
@@ -512,6 +512,11 @@ export interface components {
             error_code: string | null;
             /** @example 10.0.3.7 */
             source_ip: string | null;
+            /**
+             * @description The environment of the deployment or operation the request was about; null for keys and settings, and for requests refused before it was known (those only keys with every environment see).
+             * @example production
+             */
+            environment: string | null;
         };
         AuditEventListResponseDto: {
             /**
@@ -755,7 +760,10 @@ export interface components {
              * @example 0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d
              */
             operation_id: string;
-            /** @example https://flightdeck.internal/api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
+            /**
+             * @description Where to poll the operation (also the `Location` header): a root-relative path, to resolve against the URL the request was sent to, or an absolute URL when the server has `FLIGHTDECK_PUBLIC_URL` set or sits behind a trusted proxy.
+             * @example /api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d
+             */
             status_url: string;
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
             deployment_id: string;
@@ -802,7 +810,10 @@ export interface components {
             initiated_at: string;
             /** @example 0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
             operation_id: string;
-            /** @example https://flightdeck.internal/api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
+            /**
+             * @description Where to poll the operation (also the `Location` header): a root-relative path, to resolve against the URL the request was sent to, or an absolute URL when the server has `FLIGHTDECK_PUBLIC_URL` set or sits behind a trusted proxy.
+             * @example /api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d
+             */
             status_url: string;
         };
     };

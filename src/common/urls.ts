@@ -1,6 +1,25 @@
 import type { Request } from 'express';
+import type { AppConfig } from '../config/app-config';
 
-/** An absolute URL on this server for `path`, as the caller reached it. */
-export function absoluteUrl(request: Request, path: string): string {
-  return `${request.protocol}://${request.get('host') ?? 'localhost'}${path}`;
+/** A host name, IPv4 or bracketed IPv6 address, with an optional port: nothing else goes in a URL. */
+const HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+
+/**
+ * The URL of `path` on this server as a client should use it: under `FLIGHTDECK_PUBLIC_URL` when
+ * set; behind a trusted proxy (`FLIGHTDECK_TRUST_PROXY`), on the scheme and host it forwarded;
+ * otherwise root-relative. Never built from the `Host` header, which any client can set.
+ */
+export function publicUrl(
+  config: Pick<AppConfig, 'publicUrl' | 'trustProxy'>,
+  request: Request,
+  path: string,
+): string {
+  if (config.publicUrl) return config.publicUrl + path;
+  // With `trust proxy` on, Express reads req.protocol and req.host from X-Forwarded-Proto/-Host.
+  if (config.trustProxy && request.get('x-forwarded-host')) {
+    const host = request.host;
+    const scheme = request.protocol.toLowerCase() === 'https' ? 'https' : 'http';
+    if (host && HOST.test(host)) return `${scheme}://${host}${path}`;
+  }
+  return path;
 }

@@ -4,6 +4,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -94,6 +95,23 @@ class EnvironmentVariables {
   @IsOptional()
   @IsIn(['true', 'false'])
   FLIGHTDECK_TRUST_PROXY = 'false';
+
+  @IsOptional()
+  @IsUrl(
+    {
+      protocols: ['http', 'https'],
+      require_protocol: true,
+      require_tld: false,
+      disallow_auth: true,
+      allow_query_components: false,
+      allow_fragments: false,
+    },
+    {
+      message:
+        'FLIGHTDECK_PUBLIC_URL must be an http(s) URL without credentials, query or fragment, e.g. https://deploy.example.com',
+    },
+  )
+  FLIGHTDECK_PUBLIC_URL?: string;
 }
 
 export type DatabaseSettings =
@@ -128,8 +146,16 @@ export class AppConfig {
   readonly corsOrigins: string[];
   /** How long a client may take to send a whole request before the connection is closed. */
   readonly requestTimeoutMs: number;
-  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  /**
+   * Behind a reverse proxy: take the client address from X-Forwarded-For, and the scheme and host
+   * of the URLs this server hands out from X-Forwarded-Proto/-Host.
+   */
   readonly trustProxy: boolean;
+  /**
+   * Where clients reach this server (`https://deploy.example.com`, or with a path prefix, no
+   * trailing slash): the base of the URLs it hands out (`status_url`, `Location`).
+   */
+  readonly publicUrl?: string;
 
   constructor(env: EnvironmentVariables) {
     this.port = env.PORT;
@@ -153,6 +179,7 @@ export class AppConfig {
       .filter(Boolean);
     this.requestTimeoutMs = env.FLIGHTDECK_REQUEST_TIMEOUT_MS;
     this.trustProxy = env.FLIGHTDECK_TRUST_PROXY === 'true';
+    this.publicUrl = env.FLIGHTDECK_PUBLIC_URL ? publicBase(env.FLIGHTDECK_PUBLIC_URL) : undefined;
   }
 
   /** Reads and validates settings; throws one error naming every bad variable. */
@@ -166,6 +193,12 @@ export class AppConfig {
     }
     return new AppConfig(env);
   }
+}
+
+/** `https://host[:port][/prefix]` without a trailing slash, so a path can be appended as it is. */
+function publicBase(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return origin + pathname.replace(/\/+$/, '');
 }
 
 function parseDatabaseUrl(url: string): DatabaseSettings {

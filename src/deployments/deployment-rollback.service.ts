@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import type { AuditNote } from '../audit/audit-note';
 import { assertEnvironmentAllowed, Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
@@ -22,13 +23,25 @@ export class DeploymentRollbackService {
     principal: Principal,
     id: string,
     reason: string | null,
+    audit: AuditNote,
   ): Promise<StartedDeployment> {
     const existing = await this.deployments.findOneBy({ id });
     if (!existing) throw ApiError.notFound('Deployment', id);
+    audit.environment = existing.environment;
     assertEnvironmentAllowed(principal, existing.environment);
     return this.deploymentsService.start(principal, async (manager) => {
       const current = await manager.findOneByOrFail(Deployment, { id });
       assertCanBeRolledBack(current);
+      // Decided in the transaction that writes the rollback: rolling back an older deployment
+      // would deploy something older than what runs now while the newer one stays `successful`.
+      const newest = await this.deploymentsService.currentOf(current, manager);
+      if (newest && newest.id !== current.id) {
+        throw ApiError.conflict(
+          `Deployment ${id} (version ${current.version}) is not the current deployment of ${current.service} ` +
+            `in ${current.environment}: ${newest.id} (version ${newest.version}) is; only the current one can be rolled back`,
+          { current_deployment_id: newest.id, current_version: newest.version },
+        );
+      }
       const target = await this.deploymentsService.lastSuccessfulBefore(current, manager);
       if (!target) {
         throw ApiError.conflict(

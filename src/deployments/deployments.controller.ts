@@ -7,12 +7,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { AuditNote, ForAudit } from '../audit/audit-note';
 import { CurrentPrincipal, RequirePermissions } from '../auth/auth.decorators';
 import { Permission } from '../auth/permission.enum';
 import type { Principal } from '../auth/principal';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
-import { absoluteUrl } from '../common/urls';
+import { publicUrl } from '../common/urls';
+import { AppConfig } from '../config/app-config';
 import { toOperationResponse } from '../operations/operations.service';
 import { DeploymentRollbackService } from './deployment-rollback.service';
 import { DeploymentsService, toDeploymentResponse } from './deployments.service';
@@ -28,20 +30,21 @@ import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
 import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
 import { ResourceIdPipe } from '../common/resource-id.pipe';
 
-/** The absolute URL to poll an operation at, also set as `Location`. */
-function pointAtOperation(req: Request, res: Response, operationId: string): string {
-  const statusUrl = absoluteUrl(req, `/api/v1/operations/${operationId}`);
-  res.location(statusUrl);
-  return statusUrl;
-}
-
 @ApiTags('deployments')
 @Controller('api/v1/deployments')
 export class DeploymentsController {
   constructor(
     private readonly deployments: DeploymentsService,
     private readonly rollbacks: DeploymentRollbackService,
+    private readonly config: AppConfig,
   ) {}
+
+  /** The URL to poll an operation at (`status_url`), also set as `Location`. */
+  private pointAtOperation(req: Request, res: Response, operationId: string): string {
+    const statusUrl = publicUrl(this.config, req, `/api/v1/operations/${operationId}`);
+    res.location(statusUrl);
+    return statusUrl;
+  }
 
   @Get()
   @RequirePermissions(Permission.DeploymentsRead)
@@ -73,10 +76,13 @@ export class DeploymentsController {
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
+    @ForAudit() audit: AuditNote,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<DeploymentResponseDto> {
+    audit.environment = dto.environment;
     const { deployment } = await this.deployments.create(principal, dto);
-    res.location(`/api/v1/deployments/${deployment.id}`);
+    res.location(publicUrl(this.config, req, `/api/v1/deployments/${deployment.id}`));
     return toDeploymentResponse(deployment);
   }
 
@@ -94,11 +100,13 @@ export class DeploymentsController {
   async createAsync(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
+    @ForAudit() audit: AuditNote,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedDeploymentResponseDto> {
+    audit.environment = dto.environment;
     const { deployment, operation } = await this.deployments.create(principal, dto);
-    const statusUrl = pointAtOperation(req, res, operation.id);
+    const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
       ...toOperationResponse(operation),
       operation_id: operation.id,
@@ -147,7 +155,9 @@ export class DeploymentsController {
     operationId: 'rollbackDeployment',
     summary: 'Roll a deployment back to the last version that succeeded before it',
     description:
-      'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`.',
+      'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. ' +
+      'Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; ' +
+      'another answers 409 `conflict` naming the current one in `details`.',
   })
   @ApiAcceptedResponse({ type: RollbackResponseDto })
   @ApiErrorResponses(
@@ -160,6 +170,7 @@ export class DeploymentsController {
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ResourceIdPipe('Deployment')) id: string,
     @Body() dto: RollbackDeploymentDto,
+    @ForAudit() audit: AuditNote,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<RollbackResponseDto> {
@@ -167,8 +178,9 @@ export class DeploymentsController {
       principal,
       id,
       dto.reason ?? null,
+      audit,
     );
-    const statusUrl = pointAtOperation(req, res, operation.id);
+    const statusUrl = this.pointAtOperation(req, res, operation.id);
     return {
       deployment_id: id,
       rollback_id: deployment.id,

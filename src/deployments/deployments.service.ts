@@ -186,24 +186,41 @@ export class DeploymentsService {
   }
 
   /** The last successful deployment of the same service and environment before `deployment`. */
-  async lastSuccessfulBefore(
+  lastSuccessfulBefore(
     deployment: Deployment,
     manager?: EntityManager,
   ): Promise<Deployment | null> {
-    const [previous] = await this.table.find(
+    return this.newestSuccessful(deployment, [deployment.createdAt, deployment.id], manager);
+  }
+
+  /**
+   * The current deployment of `deployment`'s service and environment: the newest successful one,
+   * "newest" in the same order `lastSuccessfulBefore` walks back in (creation), so a rollback that
+   * succeeded is the current one.
+   */
+  currentOf(deployment: Deployment, manager?: EntityManager): Promise<Deployment | null> {
+    return this.newestSuccessful(deployment, undefined, manager);
+  }
+
+  private async newestSuccessful(
+    of: Deployment,
+    after: [string, string] | undefined,
+    manager?: EntityManager,
+  ): Promise<Deployment | null> {
+    const [newest] = await this.table.find(
       {
         where: {
-          service: deployment.service,
-          environment: deployment.environment,
+          service: of.service,
+          environment: of.environment,
           status: DeploymentStatus.Successful,
         },
         order: NEWEST_FIRST,
-        after: [deployment.createdAt, deployment.id],
+        after,
         limit: 1,
       },
       manager,
     );
-    return previous ?? null;
+    return newest ?? null;
   }
 
   private async rolloutRunning(service: string, environment: string): Promise<ApiError> {

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AuditNote, ForAudit } from '../audit/audit-note';
 import {
   ApiAcceptedResponse,
   ApiOkResponse,
@@ -127,7 +128,8 @@ export class OperationsController {
   cancel(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ResourceIdPipe('Operation')) id: string,
+    @ForAudit() audit: AuditNote,
   ): Promise<OperationResponseDto> {
-    return this.operations.cancel(principal, id);
+    return this.operations.cancel(principal, id, audit);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { AuditNote } from '../audit/audit-note';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
@@ -112,8 +113,9 @@ export class OperationsService {
    * A pending operation is cancelled at once; a running one is asked to stop and ends
    * `cancelled` shortly after; a finished one cannot be cancelled.
    */
-  async cancel(principal: Principal, id: string): Promise<OperationResponseDto> {
+  async cancel(principal: Principal, id: string, audit: AuditNote): Promise<OperationResponseDto> {
     const operation = await this.findVisible(principal, id);
+    audit.environment = operation.scope; // the environment of the deployment it rolls out
     if (FINISHED_OPERATION_STATUSES.includes(operation.status)) {
       throw ApiError.conflict(
         `Operation ${id} has already ${operation.status}; there is nothing to cancel`,

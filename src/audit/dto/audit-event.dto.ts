@@ -101,6 +101,16 @@ export class AuditEventDto {
 
   @ApiProperty({ example: '10.0.3.7', nullable: true, type: String })
   source_ip: string | null;
+
+  @ApiProperty({
+    example: 'production',
+    nullable: true,
+    type: String,
+    description:
+      'The environment of the deployment or operation the request was about; null for keys and settings, ' +
+      'and for requests refused before it was known (those only keys with every environment see).',
+  })
+  environment: string | null;
 }
 
 export class AuditEventListResponseDto extends PageDto {

@@ -5,7 +5,14 @@ import { PageDto } from '../../common/pagination';
 
 const ID = '0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d';
 const OP_ID = '0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d';
-const STATUS_URL = `https://flightdeck.internal/api/v1/operations/${OP_ID}`;
+/** `status_url`: where to poll the operation; also sent as `Location`. */
+const STATUS_URL = {
+  example: `/api/v1/operations/${OP_ID}`,
+  description:
+    'Where to poll the operation (also the `Location` header): a root-relative path, to resolve against the ' +
+    'URL the request was sent to, or an absolute URL when the server has `FLIGHTDECK_PUBLIC_URL` set or sits ' +
+    'behind a trusted proxy.',
+};
 
 export class DeploymentResponseDto {
   @ApiProperty({ example: ID })
@@ -87,7 +94,7 @@ export class AcceptedDeploymentResponseDto extends OperationResponseDto {
   @ApiProperty({ example: OP_ID, description: 'Same as `id`.' })
   operation_id: string;
 
-  @ApiProperty({ example: STATUS_URL })
+  @ApiProperty(STATUS_URL)
   status_url: string;
 
   @ApiProperty({ example: ID })
@@ -119,6 +126,6 @@ export class RollbackResponseDto {
   @ApiProperty({ example: OP_ID })
   operation_id: string;
 
-  @ApiProperty({ example: STATUS_URL })
+  @ApiProperty(STATUS_URL)
   status_url: string;
 }

@@ -1,0 +1,30 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
+
+/**
+ * What the code handling a request tells the audit log that the middleware cannot see from the
+ * path: the environment of the deployment or operation the request is about. Set it as soon as
+ * that is known (the create body validated, the deployment or operation read), before anything
+ * can refuse the request, so a 403 or 409 is filed under its environment too. Left null, the
+ * event is visible only to keys with every environment (`*`).
+ */
+export class AuditNote {
+  environment: string | null = null;
+}
+
+export type NotedRequest = Request & { auditNote?: AuditNote };
+
+/** Gives a request that will be audited its note; the audit middleware reads it once answered. */
+export function attachAuditNote(req: NotedRequest): AuditNote {
+  req.auditNote = new AuditNote();
+  return req.auditNote;
+}
+
+/**
+ * The request's note, as a controller parameter: `@ForAudit() audit: AuditNote`. A request that
+ * is not audited (a GET) gets a note nobody reads.
+ */
+export const ForAudit = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): AuditNote =>
+    ctx.switchToHttp().getRequest<NotedRequest>().auditNote ?? new AuditNote(),
+);
