@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
-import { IsNull, Not } from 'typeorm';
+import { In, IsNull, Not } from 'typeorm';
 import { ApiKey } from '../src/auth/api-key.entity';
+import { ApiKeyLineage1764000000004 } from '../src/database/migrations/1764000000004-api-key-lineage';
 import { Deployment } from '../src/deployments/deployment.entity';
 import { Operation, OperationStatus } from '../src/operations/operation.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
@@ -320,10 +321,12 @@ describe('Auth (e2e)', () => {
     it('should list keys without any secret or hash', async () => {
       const created = await createKey(t, { name: 'listed', permissions: ['audit:read'] });
 
-      const res = await t.http().get('/api/v1/auth/keys').set(bearer(ADMIN_KEY));
+      const res = await t.http().get('/api/v1/auth/keys?per_page=100').set(bearer(ADMIN_KEY));
 
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body)).toEqual(['keys']);
+      expect(sorted(Object.keys(res.body))).toEqual(
+        sorted(['keys', 'total', 'page', 'per_page', 'next_cursor']),
+      );
       const keys = res.body.keys as Record<string, any>[];
       const listed = keys.find((k) => k.id === created.id)!;
       expect(listed).toMatchObject({
@@ -334,7 +337,8 @@ describe('Auth (e2e)', () => {
         expires_at: null,
         revoked_at: null,
       });
-      expect(keys.length).toBe(await keyRows().count());
+      expect(res.body.total).toBe(await keyRows().count());
+      expect(keys.length).toBe(Math.min(res.body.total, 100));
       for (const secret of [created.secret, ADMIN_KEY]) {
         expect(res.text).not.toContain(secret);
         expect(res.text).not.toContain(sha256(secret));
@@ -351,7 +355,7 @@ describe('Auth (e2e)', () => {
   describe('key management by a key limited to environments', () => {
     it('should list and revoke only keys within its own environments', async () => {
       const manager = await createKey(t, {
-        permissions: ['keys:manage'],
+        permissions: ['keys:manage', 'deployments:read'],
         environments: ['staging', 'qa'],
       });
       const inside = await createKey(t, {
@@ -365,7 +369,7 @@ describe('Auth (e2e)', () => {
         environments: ['production'],
       });
 
-      const list = await t.http().get('/api/v1/auth/keys').set(bearer(manager.secret));
+      const list = await t.http().get('/api/v1/auth/keys?per_page=100').set(bearer(manager.secret));
       const ids = list.body.keys.map((k: { id: string }) => k.id);
       expect(ids).toContain(inside.id);
       expect(ids).not.toContain(outside.id);
@@ -441,6 +445,272 @@ describe('Auth (e2e)', () => {
         expect(await keyRows().count({ where: { revokedAt: Not(IsNull()) } })).toBe(before);
       },
     );
+  });
+
+  describe('who may revoke a key', () => {
+    const revoke = (id: string, secret: string) =>
+      t.http().delete(`/api/v1/auth/keys/${id}`).set(bearer(secret));
+
+    it('should refuse with 403 a key revoking a key with permissions it lacks, the admin key first', async () => {
+      const manager = await createKey(t, { permissions: ['keys:manage'], environments: ['*'] });
+      const adminId = (await whoami(ADMIN_KEY)).body.id as string;
+      const reader = await createKey(t, { permissions: ['keys:manage', 'deployments:read'] });
+
+      const res = await revoke(adminId, manager.secret);
+
+      expectErrorBody(res, 403, 'authorization_error');
+      for (const p of ALL_PERMISSIONS.filter((p) => p !== 'keys:manage')) {
+        expect(res.body.message).toContain(p);
+      }
+      expect((await keyRows().findOneByOrFail({ id: adminId })).revokedAt).toBeNull();
+      expect((await whoami(ADMIN_KEY)).status).toBe(200);
+      const other = await revoke(reader.id, manager.secret);
+      expectErrorBody(other, 403, 'authorization_error');
+      expect(other.body.message).toContain('deployments:read');
+      expect((await whoami(reader.secret)).status).toBe(200);
+      // Within what it holds, it may.
+      const peer = await createKey(t, { permissions: ['keys:manage'], environments: ['staging'] });
+      expect((await revoke(peer.id, manager.secret)).status).toBe(204);
+      expectUnauthenticated(await whoami(peer.secret));
+    });
+
+    it('should answer 404 for a key outside its environments, 403 for one inside with more permissions', async () => {
+      const manager = await createKey(t, {
+        permissions: ['keys:manage'],
+        environments: ['staging'],
+      });
+      const outside = await createKey(t, { permissions: ['keys:manage'], environments: ['qa'] });
+      const richer = await createKey(t, {
+        permissions: ['keys:manage', 'deployments:create'],
+        environments: ['staging'],
+      });
+
+      expectErrorBody(await revoke(outside.id, manager.secret), 404, 'resource_not_found');
+      const res = await revoke(richer.id, manager.secret);
+      expectErrorBody(res, 403, 'authorization_error');
+      expect(res.body.message).toContain('deployments:create');
+      for (const key of [outside, richer]) expect((await whoami(key.secret)).status).toBe(200);
+    });
+  });
+
+  describe('keys made by a key', () => {
+    const post = (body: object, secret: string) =>
+      t.http().post('/api/v1/auth/keys').set(bearer(secret)).send(body);
+
+    it('should make a key without expires_at expire with its creator, and refuse a later one with 400', async () => {
+      const creatorExpiry = inOneDay();
+      const creator = await createKey(t, {
+        permissions: ['keys:manage', 'deployments:read'],
+        expires_at: creatorExpiry,
+      });
+      const before = await keyRows().count();
+
+      const later = new Date(Date.parse(creatorExpiry) + 1000).toISOString();
+      for (const body of [
+        { name: 'later-than-creator', expires_at: later },
+        { name: 'later-than-creator', expires_at: '2999-01-01T00:00:00Z' },
+      ]) {
+        const res = await post(
+          { ...body, permissions: ['deployments:read'], environments: ['*'] },
+          creator.secret,
+        );
+        expectValidationError(res, 'expires_at');
+        expect(res.body.message).toContain(creatorExpiry);
+      }
+      expect(await keyRows().count()).toBe(before);
+
+      const capped = await post(
+        { name: 'capped-child', permissions: ['deployments:read'], environments: ['*'] },
+        creator.secret,
+      );
+      expect(capped.status).toBe(201);
+      expect(capped.body.expires_at).toBe(creatorExpiry);
+      expect((await whoami(capped.body.secret)).body.expires_at).toBe(creatorExpiry);
+      const earlier = new Date(Date.parse(creatorExpiry) - 3600_000).toISOString();
+      const same = await post(
+        {
+          name: 'earlier-child',
+          permissions: ['deployments:read'],
+          environments: ['*'],
+          expires_at: earlier,
+        },
+        creator.secret,
+      );
+      expect(same.status).toBe(201);
+      expect(same.body.expires_at).toBe(earlier);
+    });
+
+    it('should stop a key made without expires_at once its short-lived creator expires', async () => {
+      const expiresAt = new Date(Date.now() + 1500).toISOString();
+      const creator = await createKey(t, {
+        permissions: ['keys:manage', 'deployments:read'],
+        expires_at: expiresAt,
+      });
+      const child = await post(
+        { name: 'child-of-short-lived', permissions: ['deployments:read'], environments: ['*'] },
+        creator.secret,
+      );
+      expect(child.status).toBe(201);
+      expect((await whoami(child.body.secret)).status).toBe(200);
+
+      while (Date.now() <= Date.parse(expiresAt) + 50) await sleep(50);
+
+      expectUnauthenticated(await whoami(creator.secret));
+      expectUnauthenticated(await whoami(child.body.secret));
+    });
+
+    it('should revoke with a key every key it made, and theirs, and nothing else', async () => {
+      const parent = await createKey(t, { permissions: ['keys:manage', 'deployments:read'] });
+      const child = await post(
+        {
+          name: 'cascade-child',
+          permissions: ['keys:manage', 'deployments:read'],
+          environments: ['*'],
+        },
+        parent.secret,
+      );
+      const grandchild = await post(
+        {
+          name: 'cascade-grandchild',
+          permissions: ['deployments:read'],
+          environments: ['staging'],
+        },
+        child.body.secret,
+      );
+      const sibling = await createKey(t, { permissions: ['deployments:read'] });
+      expect([child.status, grandchild.status]).toEqual([201, 201]);
+
+      const res = await t.http().delete(`/api/v1/auth/keys/${parent.id}`).set(bearer(ADMIN_KEY));
+
+      expect(res.status).toBe(204);
+      for (const secret of [parent.secret, child.body.secret, grandchild.body.secret]) {
+        expectUnauthenticated(await whoami(secret));
+      }
+      const rows = await keyRows().findBy({
+        id: In([parent.id, child.body.id, grandchild.body.id]),
+      });
+      expect(rows.map((r) => r.revokedAt)).toEqual([
+        expect.stringMatching(RFC3339),
+        expect.stringMatching(RFC3339),
+        expect.stringMatching(RFC3339),
+      ]);
+      expect((await whoami(sibling.secret)).status).toBe(200);
+      expect((await whoami(ADMIN_KEY)).status).toBe(200);
+    });
+  });
+
+  describe('key names', () => {
+    const post = (name: string, extra: object = {}) =>
+      t
+        .http()
+        .post('/api/v1/auth/keys')
+        .set(bearer(ADMIN_KEY))
+        .send({ name, permissions: ['deployments:read'], environments: ['*'], ...extra });
+
+    it('should answer 409 naming the name when an active key has it, and create nothing', async () => {
+      const name = `unique-${randomBytes(4).toString('hex')}`;
+      const first = await post(name);
+      expect(first.status).toBe(201);
+      const before = await keyRows().count();
+
+      const res = await post(name, { permissions: ['audit:read'] });
+
+      expectErrorBody(res, 409, 'conflict');
+      expect(res.body.message).toContain(name);
+      expect(pluck(res.body.details.errors, 'field')).toEqual(['name']);
+      expect(await keyRows().count()).toBe(before);
+      // Once revoked, the name is free again.
+      await t
+        .http()
+        .delete(`/api/v1/auth/keys/${first.body.id}`)
+        .set(bearer(ADMIN_KEY))
+        .expect(204);
+      expect((await post(name)).status).toBe(201);
+    });
+
+    it('should give one of simultaneous creations with the same name a 201, the others 409', async () => {
+      const name = `raced-${randomBytes(4).toString('hex')}`;
+      const statuses = (await Promise.all(Array.from({ length: 6 }, () => post(name)))).map(
+        (r) => r.status,
+      );
+      expect(sorted(statuses.map(String))).toEqual(['201', '409', '409', '409', '409', '409']);
+      expect(await keyRows().countBy({ name, revokedAt: IsNull() })).toBe(1);
+    });
+
+    it('should let a new key take the name of an expired one, which is then shown revoked', async () => {
+      const name = `expiring-${randomBytes(4).toString('hex')}`;
+      const expiresAt = new Date(Date.now() + 1000).toISOString();
+      const old = await post(name, { expires_at: expiresAt });
+      expect(old.status).toBe(201);
+      expectErrorBody(await post(name), 409, 'conflict');
+      while (Date.now() <= Date.parse(expiresAt) + 50) await sleep(50);
+
+      const res = await post(name);
+
+      expect(res.status).toBe(201);
+      const row = await keyRows().findOneByOrFail({ id: old.body.id });
+      expect(row.revokedAt).toMatch(RFC3339);
+      expect(row.expiresAt).toBe(expiresAt);
+    });
+  });
+
+  describe('GET /api/v1/auth/keys paging', () => {
+    const list = (query: string, secret = ADMIN_KEY) =>
+      t.http().get(`/api/v1/auth/keys${query}`).set(bearer(secret));
+
+    it('should page by number and by cursor, newest first, like every list', async () => {
+      for (let i = 0; i < 3; i++) await createKey(t, { permissions: ['deployments:read'] });
+      const total = await keyRows().count();
+
+      const first = await list('?per_page=2');
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ total, page: 1, per_page: 2 });
+      expect(first.body.keys).toHaveLength(2);
+      expect(typeof first.body.next_cursor).toBe('string');
+      const second = await list('?per_page=2&page=2');
+      expect(second.body).toMatchObject({ total, page: 2, per_page: 2 });
+
+      const walked: Array<{ id: string; created_at: string }> = [...first.body.keys];
+      let cursor: string | null = first.body.next_cursor;
+      while (cursor) {
+        const res = await list(`?per_page=2&cursor=${cursor}`);
+        expect(res.status).toBe(200);
+        expect(res.body).not.toHaveProperty('total');
+        walked.push(...res.body.keys);
+        cursor = res.body.next_cursor;
+      }
+      expect(walked.map((k) => k.id)).toEqual(
+        [...walked]
+          .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id))
+          .map((k) => k.id),
+      );
+      expect(new Set(walked.map((k) => k.id)).size).toBe(total);
+      expect(second.body.keys.map((k: { id: string }) => k.id)).toEqual(
+        walked.slice(2, 4).map((k) => k.id),
+      );
+      expect((await list('?per_page=50')).body.keys).toHaveLength(Math.min(total, 50));
+    });
+
+    it("should count only the keys within a limited key's environments", async () => {
+      const environments = [`paged-${randomBytes(4).toString('hex')}`]; // no other key has it
+      const manager = await createKey(t, { permissions: ['keys:manage'], environments });
+      const inside = await createKey(t, { permissions: ['audit:read'], environments });
+      const res = await list('?per_page=1', manager.secret);
+      expect(res.body).toMatchObject({ total: 2, page: 1, per_page: 1 });
+      expect(res.body.keys.map((k: { id: string }) => k.id)).toEqual([inside.id]);
+      const next = await list(`?per_page=1&cursor=${res.body.next_cursor}`, manager.secret);
+      expect(next.body.keys.map((k: { id: string }) => k.id)).toEqual([manager.id]);
+      expect(next.body.next_cursor).toBeNull();
+    });
+
+    it.each([
+      ['?per_page=0', 'per_page'],
+      ['?per_page=101', 'per_page'],
+      ['?page=0', 'page'],
+      ['?cursor=not-a-cursor', 'cursor'],
+    ])('should refuse %s with 400 naming %s', async (query, field) => {
+      expectValidationError(await list(query), field);
+    });
   });
 
   describe('authentication failures on /api/v1', () => {
@@ -640,7 +910,11 @@ describe('Auth (e2e)', () => {
         prepare: () =>
           Promise.resolve({
             path: '/api/v1/auth/keys',
-            body: { name: 'new', permissions: ['keys:manage'], environments: ['*'] },
+            body: {
+              name: `new-${randomBytes(4).toString('hex')}`,
+              permissions: ['keys:manage'],
+              environments: ['*'],
+            },
           }),
       },
       {
@@ -648,7 +922,8 @@ describe('Auth (e2e)', () => {
         route: '/api/v1/auth/keys/{id}',
         permission: 'keys:manage',
         prepare: async () => {
-          const victim = await createKey(t, { name: 'victim', permissions: ['audit:read'] });
+          // Within what a key holding only keys:manage may revoke.
+          const victim = await createKey(t, { permissions: ['keys:manage'] });
           return { path: `/api/v1/auth/keys/${victim.id}` };
         },
       },
@@ -689,7 +964,7 @@ describe('Auth (e2e)', () => {
       'should refuse $method $route to a key holding every permission but $permission, changing nothing',
       async (route) => {
         const key = await createKey(t, {
-          name: `lacks-${route.permission}`,
+          name: `lacks-${route.permission} for ${route.method} ${route.route}`,
           permissions: ALL_PERMISSIONS.filter((p) => p !== route.permission),
         });
         const { path, body, operationId } = await route.prepare();
@@ -730,7 +1005,7 @@ describe('Auth (e2e)', () => {
       'should let $method $route through for a key holding only $permission',
       async (route) => {
         const key = await createKey(t, {
-          name: `only-${route.permission}`,
+          name: `only-${route.permission} for ${route.method} ${route.route}`,
           permissions: [route.permission],
         });
         const { path, body, operationId } = await route.prepare();
@@ -939,6 +1214,116 @@ describe('Auth (e2e)', () => {
         expect(row.expiresAt).toBeNull();
         expect((await app.http().get('/api/v1/auth/whoami').set(bearer(secret))).status).toBe(200);
       } finally {
+        await app.close();
+      }
+    });
+    it('should keep a revoked admin key revoked, and make a new admin key from a new secret', async () => {
+      const old = `old-admin-${randomBytes(12).toString('hex')}`;
+      const first = await startTestApp({ FLIGHTDECK_ADMIN_KEY: old });
+      let database = first.database;
+      try {
+        const id = (await first.http().get('/api/v1/auth/whoami').set(bearer(old))).body.id;
+        await first.http().delete(`/api/v1/auth/keys/${id}`).set(bearer(old)).expect(204);
+      } finally {
+        await first.close({ keepDatabase: true });
+      }
+
+      const same = await startTestApp({ FLIGHTDECK_ADMIN_KEY: old }, database);
+      try {
+        expectUnauthenticated(await same.http().get('/api/v1/auth/whoami').set(bearer(old)));
+      } finally {
+        await same.close({ keepDatabase: true });
+      }
+
+      const fresh = `new-admin-${randomBytes(12).toString('hex')}`;
+      const recovered = await startTestApp({ FLIGHTDECK_ADMIN_KEY: fresh }, database);
+      database = recovered.database;
+      try {
+        const res = await recovered.http().get('/api/v1/auth/whoami').set(bearer(fresh));
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ name: 'admin', environments: ['*'], expires_at: null });
+        expect(sorted(res.body.permissions)).toEqual(sorted(ALL_PERMISSIONS));
+        expectUnauthenticated(await recovered.http().get('/api/v1/auth/whoami').set(bearer(old)));
+      } finally {
+        await recovered.close();
+      }
+    });
+
+    it('should make a new admin key beside the active one when the secret changes', async () => {
+      const old = `old-admin-${randomBytes(12).toString('hex')}`;
+      const first = await startTestApp({ FLIGHTDECK_ADMIN_KEY: old });
+      await first.close({ keepDatabase: true });
+      const fresh = `new-admin-${randomBytes(12).toString('hex')}`;
+
+      const second = await startTestApp({ FLIGHTDECK_ADMIN_KEY: fresh }, first.database);
+      try {
+        const res = await second.http().get('/api/v1/auth/whoami').set(bearer(fresh));
+        expect(res.status).toBe(200);
+        // 'admin' is the old key's; names are unique among active keys.
+        expect(res.body.name).toBe(`admin (${res.body.prefix})`);
+        expect(sorted(res.body.permissions)).toEqual(sorted(ALL_PERMISSIONS));
+        expect((await second.http().get('/api/v1/auth/whoami').set(bearer(old))).status).toBe(200);
+      } finally {
+        await second.close();
+      }
+    });
+  });
+
+  describe('upgrading a database with keys made before these rules', () => {
+    it('should revoke or cap keys made by revoked or expired keys, and make active names unique', async () => {
+      const app = await startTestApp();
+      const runner = app.dataSource.createQueryRunner();
+      try {
+        const migration = new ApiKeyLineage1764000000004();
+        await migration.down(runner);
+        const past = new Date(Date.now() - 3600_000).toISOString();
+        const future = inOneDay();
+        const row = (id: string, fields: Partial<ApiKey>): ApiKey =>
+          Object.assign(new ApiKey(), {
+            id,
+            name: id,
+            prefix: 'fdk_old',
+            secretHash: sha256(id),
+            permissions: ['deployments:read'],
+            environments: ['*'],
+            createdByKeyId: null,
+            createdAt: new Date(Date.now() - 7200_000).toISOString(),
+            expiresAt: null,
+            revokedAt: null,
+            lastUsedAt: null,
+            ...fields,
+          });
+        const ids = (n: number) => `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`;
+        await app.dataSource.getRepository(ApiKey).insert([
+          row(ids(1), { revokedAt: past }),
+          row(ids(2), { createdByKeyId: ids(1) }), // made by a revoked key
+          row(ids(3), { createdByKeyId: ids(2) }), // and its child
+          row(ids(4), { expiresAt: future }),
+          row(ids(5), { createdByKeyId: ids(4) }), // no expiry, creator expires
+          row(ids(6), { name: 'dup', createdAt: '2026-01-01T00:00:00.000Z' }),
+          row(ids(7), { name: 'dup', createdAt: '2026-01-02T00:00:00.000Z' }),
+          row(ids(8), { name: 'dup', createdAt: '2026-01-03T00:00:00.000Z', expiresAt: past }),
+          row(ids(9), { name: 'dup (2)', createdAt: '2026-01-04T00:00:00.000Z' }),
+        ]);
+
+        await migration.up(runner);
+
+        const byId = new Map(
+          (await app.dataSource.getRepository(ApiKey).find()).map((k) => [k.id, k]),
+        );
+        expect(byId.get(ids(2))!.revokedAt).toMatch(RFC3339);
+        expect(byId.get(ids(3))!.revokedAt).toMatch(RFC3339);
+        expect(byId.get(ids(5))!).toMatchObject({ expiresAt: future, revokedAt: null });
+        expect(byId.get(ids(8))!.revokedAt).toMatch(RFC3339);
+        expect([6, 7, 9].map((n) => byId.get(ids(n))!.name)).toEqual(['dup', 'dup (3)', 'dup (2)']);
+        const duplicate = await app
+          .http()
+          .post('/api/v1/auth/keys')
+          .set(bearer(ADMIN_KEY))
+          .send({ name: 'dup', permissions: ['deployments:read'], environments: ['*'] });
+        expectErrorBody(duplicate, 409, 'conflict');
+      } finally {
+        await runner.release();
         await app.close();
       }
     });

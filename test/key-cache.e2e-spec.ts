@@ -65,7 +65,11 @@ describe('API key cache across instances (e2e)', () => {
       const lookup = (delayMs: number) =>
         sleep(delayMs).then(() => whoami(a, key.secret).then((res) => res.status));
       const before = [lookup(0), lookup(0)];
-      const revoking = a.http().delete(`/api/v1/auth/keys/${key.id}`).set(bearer(ADMIN_KEY)).then((res) => res.status);
+      const revoking = a
+        .http()
+        .delete(`/api/v1/auth/keys/${key.id}`)
+        .set(bearer(ADMIN_KEY))
+        .then((res) => res.status);
       const during = [0, 1, 2, 3, 5, 8].map(lookup);
       expect(await revoking).toBe(204);
       await Promise.all([...before, ...during]);
@@ -74,5 +78,24 @@ describe('API key cache across instances (e2e)', () => {
       expect(after.status).toBe(401);
       expect(after.body.message).toMatch(/revoked/);
     }
+  });
+
+  it('should refuse on instance B a key made by a key revoked through instance A, while B still has it cached', async () => {
+    const parent = await createKey(a, { permissions: ['keys:manage', 'deployments:read'] });
+    expect((await whoami(b, parent.secret)).status).toBe(200); // cached on B from now on
+
+    await a.http().delete(`/api/v1/auth/keys/${parent.id}`).set(bearer(ADMIN_KEY)).expect(204);
+    const res = await b
+      .http()
+      .post('/api/v1/auth/keys')
+      .set(bearer(parent.secret))
+      .send({ name: 'made-after-revoke', permissions: ['deployments:read'], environments: ['*'] });
+
+    // Created, the new key would outlive its revoked creator.
+    expect(res.status).toBe(401);
+    expect(res.body.error).toBe('authentication_error');
+    expect(res.body.message).toMatch(/revoked/);
+    const list = await a.http().get('/api/v1/auth/keys?per_page=100').set(bearer(ADMIN_KEY));
+    expect(list.body.keys.map((k: { name: string }) => k.name)).not.toContain('made-after-revoke');
   });
 });

@@ -129,9 +129,10 @@ describe('ApiKeyGuard', () => {
     await app.close();
   });
 
+  let keysMade = 0;
   const newKey = (permissions: Permission[], environments = ['staging'], expiresAt?: string) =>
     apiKeys.create(admin, {
-      name: 'ci',
+      name: `ci-${++keysMade}`, // names are unique among active keys
       permissions,
       environments,
       ...(expiresAt ? { expires_at: expiresAt } : {}),
@@ -276,7 +277,7 @@ describe('ApiKeyGuard', () => {
 
     expect(request.principal).toEqual({
       keyId: key.id,
-      name: 'ci',
+      name: key.name,
       prefix: key.prefix,
       permissions: [Permission.DeploymentsCreate, Permission.DeploymentsRead],
       environments: ['staging', 'production'],

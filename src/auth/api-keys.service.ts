@@ -1,14 +1,16 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
-import { Repository } from 'typeorm';
+import { In, IsNull, LessThanOrEqual, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/errors/api-error';
+import { byCreation, ListPaging, PaginationQueryDto, Position } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
 import { Database, isUniqueViolation } from '../database/database';
 import { nowIso } from '../database/columns';
 import { ApiKey } from './api-key.entity';
 import {
+  ApiKeyListResponseDto,
   ApiKeyResponseDto,
   CreatedApiKeyResponseDto,
   WhoAmIResponseDto,
@@ -23,6 +25,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** A key revoked on another replica stops working here within this long. */
 export const KEY_CACHE_MS = 1000;
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
+const PAGES = new ListPaging<ApiKey>('keys', byCreation);
 
 /**
  * A key as the cache keeps it, with what every request asks of it worked out once (its
@@ -97,57 +100,98 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   async create(creator: Principal, dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
-    const beyondPermissions = dto.permissions.filter((p) => !creator.permissions.includes(p));
-    if (beyondPermissions.length > 0) {
-      throw ApiError.forbidden(
-        `A key cannot grant permissions it does not hold: ${beyondPermissions.join(', ')}`,
-      );
-    }
-    if (!coversAllEnvironments(creator)) {
-      const beyond = dto.environments.filter((e) => !creator.environments.includes(e));
-      if (beyond.length > 0) {
-        throw ApiError.forbidden(
-          `A key cannot grant environments it does not hold: ${beyond.join(', ')}`,
-        );
-      }
-    }
-    const expiresAt = dto.expires_at ? new Date(dto.expires_at).toISOString() : null;
-    if (expiresAt && expiresAt <= nowIso()) {
-      throw ApiError.validation('expires_at must be in the future', [
-        { field: 'expires_at', message: 'expires_at must be in the future' },
-      ]);
-    }
+    assertCanManage(creator, 'create', dto);
+    const expiresAt = this.expiryWithin(creator, dto.expires_at);
     const environments = dto.environments.includes(ALL_ENVIRONMENTS)
       ? [ALL_ENVIRONMENTS]
       : dto.environments;
     const secret = generateSecret();
-    const key = await this.insert(secret, {
+    const fields = {
       name: dto.name,
       permissions: dto.permissions,
       environments,
       expiresAt,
       createdByKeyId: creator.keyId,
-    });
+    };
+    let key: ApiKey;
+    try {
+      key = await this.insert(secret, fields, creator);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      throw ApiError.conflict(`An active API key is already named '${dto.name}'`, {
+        errors: [{ field: 'name', message: `name '${dto.name}' is taken by an active key` }],
+      });
+    }
     return { ...toResponse(key), secret };
   }
 
-  /** The keys the caller may manage: all of them, or for a key limited to environments, those within its own. */
-  async list(principal: Principal): Promise<ApiKeyResponseDto[]> {
-    const keys = await this.keys.find({ order: { createdAt: 'DESC', id: 'DESC' } });
-    return keys.filter((key) => isWithinScope(principal, key)).map(toResponse);
+  /**
+   * A new key's expiry: never after its creator's. Left out, it is the creator's own; asked for
+   * later than that, a 400 rather than quietly a shorter life than the caller wrote.
+   */
+  private expiryWithin(creator: Principal, requested: string | undefined): string | null {
+    const expiresAt = requested ? new Date(requested).toISOString() : creator.expiresAt;
+    const field = (message: string) =>
+      ApiError.validation(message, [{ field: 'expires_at', message }]);
+    if (requested && expiresAt! <= nowIso()) throw field('expires_at must be in the future');
+    if (creator.expiresAt && expiresAt! > creator.expiresAt) {
+      throw field(
+        `expires_at cannot be later than the creating key's own expiry (${creator.expiresAt})`,
+      );
+    }
+    return expiresAt;
   }
 
-  /** Revokes a key; revoking one already revoked changes nothing. */
+  /**
+   * A page of the keys the caller may manage: all of them, or for a key limited to environments,
+   * those within its own. Keys are few and "within its environments" is no SQL condition on a
+   * JSON list, so the page is cut from the visible keys here.
+   */
+  async list(principal: Principal, query: PaginationQueryDto): Promise<ApiKeyListResponseDto> {
+    const window = PAGES.window(query);
+    const visible = (await this.keys.find())
+      .filter((key) => isWithinScope(principal, key))
+      .sort((a, b) => compareNewestFirst(byCreation(a), byCreation(b)));
+    const after = window.after;
+    const start = after
+      ? visible.findIndex((key) => compareNewestFirst(byCreation(key), after) > 0)
+      : (window.offset ?? 0);
+    const rows = start < 0 ? [] : visible.slice(start, start + window.limit);
+    const { rows: shown, page } = PAGES.page(rows, query, visible.length);
+    return { keys: shown.map(toResponse), ...page };
+  }
+
+  /**
+   * Revokes a key and every key made by it, by those, and so on: a key never outlives its creator
+   * (a leaked key's revocation also ends the keys it minted). Revoking one already revoked changes
+   * nothing. A key made by another holds at most its creator's permissions and environments, so a
+   * caller that may revoke the key may revoke all of them.
+   */
   async revoke(principal: Principal, id: string): Promise<void> {
-    const hash = await this.db.transaction(async (manager) => {
+    const hashes = await this.db.transaction(async (manager) => {
       const key = await manager.findOneBy(ApiKey, { id });
+      // Out of the caller's environments it is as if it did not exist, as everywhere else.
       if (!key || !isWithinScope(principal, key)) throw ApiError.notFound('API key', id);
-      if (!key.revokedAt) await manager.update(ApiKey, { id }, { revokedAt: nowIso() });
-      return key.secretHash;
+      assertCanManage(principal, 'revoke', key);
+      if (key.revokedAt) return [];
+      const revokedAt = nowIso();
+      // The key's own row first: a key being created by it (which locks this row) is then seen below.
+      await manager.update(ApiKey, { id }, { revokedAt });
+      const revoked = [key];
+      for (let made = [key.id]; made.length > 0;) {
+        const children = await manager.findBy(ApiKey, {
+          createdByKeyId: In(made),
+          revokedAt: IsNull(),
+        });
+        made = children.map((child) => child.id);
+        if (made.length > 0) await manager.update(ApiKey, { id: In(made) }, { revokedAt });
+        revoked.push(...children);
+      }
+      return revoked.map((k) => k.secretHash);
     });
-    // Once committed: a lookup that read the key before then must not put it back in the cache.
+    // Once committed: a lookup that read a key before then must not put it back in the cache.
     this.revocations++;
-    this.recent.delete(hash);
+    for (const hash of hashes) this.recent.delete(hash);
   }
 
   /**
@@ -183,52 +227,91 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /**
    * `FLIGHTDECK_ADMIN_KEY` makes its key exist (the unique hash makes that safe across replicas);
    * with neither that nor any key, a fresh admin key is made and its secret printed this once.
+   * A revoked key stays revoked: the way back is a new secret, which makes a new admin key, named
+   * `admin`, or `admin (<prefix>)` while another active key holds that name.
    */
   private async ensureBootstrapKey(): Promise<void> {
-    const admin = { name: 'admin', permissions: ALL_PERMISSIONS, environments: [ALL_ENVIRONMENTS] };
-    if (this.config.adminKey) {
-      if (this.config.adminKey.length < 24) {
+    const admin = { permissions: ALL_PERMISSIONS, environments: [ALL_ENVIRONMENTS] };
+    const secret = this.config.adminKey;
+    if (secret) {
+      if (secret.length < 24) {
         this.logger.warn(
           'FLIGHTDECK_ADMIN_KEY is short; use a long random secret (e.g. openssl rand -base64 32)',
         );
       }
-      const existing = await this.keys.findOneBy({ secretHash: hashSecret(this.config.adminKey) });
+      const existing = await this.keys.findOneBy({ secretHash: hashSecret(secret) });
       if (existing) {
-        if (existing.revokedAt)
-          this.logger.warn('FLIGHTDECK_ADMIN_KEY names a revoked key; it stays revoked');
+        if (existing.revokedAt) {
+          this.logger.warn(
+            'FLIGHTDECK_ADMIN_KEY names a revoked key; it stays revoked. Set a new secret to get a new admin key',
+          );
+        }
         return;
       }
-      try {
-        await this.insert(this.config.adminKey, admin);
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error; // another replica created it first
+      for (const name of ['admin', `admin (${shownPrefix(secret)})`]) {
+        try {
+          await this.insert(secret, { ...admin, name });
+          this.logger.log(`FLIGHTDECK_ADMIN_KEY: created the admin key '${name}'`);
+          return;
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          // Another replica created it first, or the name is taken: then try the next one.
+          if (await this.keys.existsBy({ secretHash: hashSecret(secret) })) return;
+        }
       }
-      return;
+      throw new Error(
+        'FLIGHTDECK_ADMIN_KEY: could not create its key, its names are taken by active keys',
+      );
     }
     if ((await this.keys.count()) > 0) return;
-    const secret = generateSecret();
-    await this.insert(secret, admin);
+    const generated = generateSecret();
+    await this.insert(generated, { ...admin, name: 'admin' });
     process.stdout.write(
-      `\nFlightdeck created an admin API key. Its secret is shown only now; store it:\n\n  ${secret}\n\n`,
+      `\nFlightdeck created an admin API key. Its secret is shown only now; store it:\n\n  ${generated}\n\n`,
     );
   }
 
+  /**
+   * Writes a new key. Names are unique among keys not revoked (a partial unique index, so
+   * simultaneous creations cannot both win): an expired key of the same name is dead anyway, and
+   * is marked revoked in the same transaction so it no longer holds the name. A key made by another
+   * is refused if its creator was revoked meanwhile (the creator's row is locked on PostgreSQL, so
+   * a revocation either sees the new key or happens first).
+   */
   private async insert(
     secret: string,
     fields: Pick<ApiKey, 'name' | 'permissions' | 'environments'> & Partial<ApiKey>,
+    creator?: Principal,
   ): Promise<ApiKey> {
+    const now = nowIso();
     const key = this.keys.create({
       id: uuidv7(),
       prefix: shownPrefix(secret),
       secretHash: hashSecret(secret),
-      createdAt: nowIso(),
+      createdAt: now,
       expiresAt: null,
       revokedAt: null,
       lastUsedAt: null,
       createdByKeyId: null,
       ...fields,
     });
-    await this.db.transaction((manager) => manager.insert(ApiKey, key));
+    const postgres = this.db.dataSource.options.type === 'postgres';
+    await this.db.transaction(async (manager) => {
+      if (creator) {
+        const current = await manager.findOne(ApiKey, {
+          where: { id: creator.keyId },
+          ...(postgres ? { lock: { mode: 'pessimistic_read' } } : {}),
+        });
+        if (!current || current.revokedAt)
+          throw ApiError.unauthenticated('API key has been revoked');
+      }
+      await manager.update(
+        ApiKey,
+        { name: key.name, revokedAt: IsNull(), expiresAt: LessThanOrEqual(now) },
+        { revokedAt: now },
+      );
+      await manager.insert(ApiKey, key);
+    });
     return key;
   }
 
@@ -249,6 +332,37 @@ function isWithinScope(principal: Principal, key: ApiKey): boolean {
     !key.environments.includes(ALL_ENVIRONMENTS) &&
     key.environments.every((e) => principal.environments.includes(e))
   );
+}
+
+/**
+ * A key creates or revokes only keys within what it holds itself: their every permission and
+ * environment. Otherwise a 403 naming what it lacks (a key with just `keys:manage` must not revoke
+ * the admin key, nor mint one).
+ */
+function assertCanManage(
+  principal: Principal,
+  action: 'create' | 'revoke',
+  key: Pick<ApiKey, 'permissions' | 'environments'>,
+): void {
+  const permissions = key.permissions.filter((p) => !principal.permissions.includes(p));
+  if (permissions.length > 0) {
+    throw ApiError.forbidden(
+      `This API key cannot ${action} a key with permissions it does not hold: ${permissions.join(', ')}`,
+    );
+  }
+  if (coversAllEnvironments(principal)) return;
+  const environments = key.environments.filter((e) => !principal.environments.includes(e));
+  if (environments.length > 0) {
+    throw ApiError.forbidden(
+      `This API key cannot ${action} a key with environments it does not hold: ${environments.join(', ')}`,
+    );
+  }
+}
+
+/** Orders list positions newest first: negative when `a` comes before `b`. */
+function compareNewestFirst(a: Position, b: Position): number {
+  if (a[0] !== b[0]) return a[0] > b[0] ? -1 : 1;
+  return a[1] === b[1] ? 0 : a[1] > b[1] ? -1 : 1;
 }
 
 function toPrincipal(key: ApiKey): Principal {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
+import { PaginationQueryDto } from '../common/pagination';
 import { ApiKeysService } from './api-keys.service';
 import { CurrentPrincipal, RequirePermissions } from './auth.decorators';
 import {
@@ -43,10 +44,17 @@ export class AuthController {
     operationId: 'createApiKey',
     summary: 'Create an API key',
     description:
-      'The secret is in this response only. A key cannot grant more than the creating key holds.',
+      'The secret is in this response only. A key cannot grant more than the creating key holds, ' +
+      'nor outlive it: without `expires_at` it expires with the creating key (if that one expires), ' +
+      'and a later `expires_at` is refused. Names are unique among keys not revoked (409).',
   })
   @ApiCreatedResponse({ type: CreatedApiKeyResponseDto })
-  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.PayloadTooLarge)
+  @ApiErrorResponses(
+    ErrorCode.ValidationError,
+    ErrorCode.AuthorizationError,
+    ErrorCode.Conflict,
+    ErrorCode.PayloadTooLarge,
+  )
   create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateApiKeyDto,
@@ -60,11 +68,16 @@ export class AuthController {
     operationId: 'listApiKeys',
     summary: 'List API keys (never their secrets)',
     description:
-      'Every key, newest first, with `last_used_at` and `revoked_at`; secrets and hashes are never returned.',
+      "Keys within the caller's environments, newest first, with `last_used_at` and `revoked_at`; " +
+      'secrets and hashes are never returned. Paged like every list.',
   })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
-  async list(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
-    return { keys: await this.apiKeys.list(principal) };
+  @ApiErrorResponses(ErrorCode.ValidationError)
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: PaginationQueryDto,
+  ): Promise<ApiKeyListResponseDto> {
+    return this.apiKeys.list(principal, query);
   }
 
   @Delete('keys/:id')
@@ -72,11 +85,14 @@ export class AuthController {
   @RequirePermissions(Permission.KeysManage)
   @ApiOperation({
     operationId: 'revokeApiKey',
-    summary: 'Revoke an API key; it fails from then on',
-    description: 'Answers 204 also when the key was already revoked.',
+    summary: 'Revoke an API key and the keys it made; they fail from then on',
+    description:
+      'Also revokes every key created by it, and by those, and so on. The caller must hold every ' +
+      'permission and environment of the key (else 403); a key outside its environments is 404. ' +
+      'Answers 204 also when the key was already revoked.',
   })
   @ApiNoContentResponse({ description: 'Revoked (or already revoked).' })
-  @ApiErrorResponses(ErrorCode.ResourceNotFound)
+  @ApiErrorResponses(ErrorCode.AuthorizationError, ErrorCode.ResourceNotFound)
   revoke(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ResourceIdPipe('API key')) id: string,

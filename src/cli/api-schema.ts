@@ -33,13 +33,13 @@ export interface paths {
         };
         /**
          * List API keys (never their secrets)
-         * @description Every key, newest first, with `last_used_at` and `revoked_at`; secrets and hashes are never returned.
+         * @description Keys within the caller's environments, newest first, with `last_used_at` and `revoked_at`; secrets and hashes are never returned. Paged like every list.
          */
         get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key
-         * @description The secret is in this response only. A key cannot grant more than the creating key holds.
+         * @description The secret is in this response only. A key cannot grant more than the creating key holds, nor outlive it: without `expires_at` it expires with the creating key (if that one expires), and a later `expires_at` is refused. Names are unique among keys not revoked (409).
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -59,8 +59,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke an API key; it fails from then on
-         * @description Answers 204 also when the key was already revoked.
+         * Revoke an API key and the keys it made; they fail from then on
+         * @description Also revokes every key created by it, and by those, and so on. The caller must hold every permission and environment of the key (else 403); a key outside its environments is 404. Answers 204 also when the key was already revoked.
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -475,6 +475,23 @@ export interface components {
             revoked_at: string | null;
         };
         ApiKeyListResponseDto: {
+            /**
+             * @description Matching items in all pages. Absent when paging by `cursor`.
+             * @example 1
+             */
+            total?: number;
+            /**
+             * @description Absent when paging by `cursor`.
+             * @example 1
+             */
+            page?: number;
+            /** @example 50 */
+            per_page: number;
+            /**
+             * @description Pass as `cursor` for the items after this page; null on the last page.
+             * @example WyJkZXBsb3ltZW50cyIsIjIwMjYtMTEtMjVUMTA6MzA6MDAuMTIwWiIsIjAxOTM2MzFhIl0
+             */
+            next_cursor: string | null;
             keys: components["schemas"]["ApiKeyResponseDto"][];
         };
         AuditActorDto: {
@@ -855,7 +872,12 @@ export interface operations {
     };
     listApiKeys: {
         parameters: {
-            query?: never;
+            query?: {
+                page?: number;
+                per_page?: number;
+                /** @description The `next_cursor` of the previous answer: the items after its last one. Instead of `page`, for walking a long list: as fast on the thousandth page as on the first, not shifted by items arriving meanwhile, and no `total` (counting every match is what it saves). */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -868,6 +890,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyListResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
             /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
@@ -929,8 +960,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description `authorization_error`: the key lacks the permission or the environment */
+            /**
+             * @description `authorization_error`: the key lacks the permission or the environment
+             *
+             *     `authorization_error`: the key lacks the permission or the environment
+             */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `conflict` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -976,7 +1020,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description `authorization_error`: the key lacks the permission or the environment */
+            /**
+             * @description `authorization_error`: the key lacks the permission or the environment
+             *
+             *     `authorization_error`: the key lacks the permission or the environment
+             */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -8,6 +8,7 @@ import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-s
 import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
 import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idempotency-records';
 import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-events';
+import { ApiKeyLineage1764000000004 } from './migrations/1764000000004-api-key-lineage';
 import { AuditEventEnvironment1764000000005 } from './migrations/1764000000005-audit-event-environment';
 import { MAX_POOL_CONNECTIONS } from './entity-table';
 
@@ -16,6 +17,7 @@ export const MIGRATIONS = [
   OperationLogLines1764000000001,
   IdempotencyRecords1764000000002,
   AuditEvents1764000000003,
+  ApiKeyLineage1764000000004,
   AuditEventEnvironment1764000000005,
 ];
 

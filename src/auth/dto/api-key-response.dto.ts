@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { PageDto } from '../../common/pagination';
 import { Permission } from '../permission.enum';
 
 /** What the caller's own key looks like (`GET /auth/whoami`). */
@@ -40,7 +41,7 @@ export class CreatedApiKeyResponseDto extends ApiKeyResponseDto {
   secret: string;
 }
 
-export class ApiKeyListResponseDto {
+export class ApiKeyListResponseDto extends PageDto {
   @ApiProperty({ type: [ApiKeyResponseDto] })
   keys: ApiKeyResponseDto[];
 }
