@@ -1220,7 +1220,7 @@ describe('Auth (e2e)', () => {
     it('should keep a revoked admin key revoked, and make a new admin key from a new secret', async () => {
       const old = `old-admin-${randomBytes(12).toString('hex')}`;
       const first = await startTestApp({ FLIGHTDECK_ADMIN_KEY: old });
-      let database = first.database;
+      const database = first.database;
       try {
         const id = (await first.http().get('/api/v1/auth/whoami').set(bearer(old))).body.id;
         await first.http().delete(`/api/v1/auth/keys/${id}`).set(bearer(old)).expect(204);
@@ -1237,7 +1237,6 @@ describe('Auth (e2e)', () => {
 
       const fresh = `new-admin-${randomBytes(12).toString('hex')}`;
       const recovered = await startTestApp({ FLIGHTDECK_ADMIN_KEY: fresh }, database);
-      database = recovered.database;
       try {
         const res = await recovered.http().get('/api/v1/auth/whoami').set(bearer(fresh));
         expect(res.status).toBe(200);

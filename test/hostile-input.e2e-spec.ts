@@ -1132,7 +1132,7 @@ describe('Hostile input (e2e, property-based)', () => {
     try {
       res = await send(b);
     } catch (error) {
-      throw new Error(`request failed: ${String(error)}\n${describeExchange(b)}`);
+      throw new Error(`request failed: ${String(error)}\n${describeExchange(b)}`, { cause: error });
     }
     const requestIdSent = String(res.headers['x-request-id'] ?? '');
     const outcome = `${h.route} -> ${res.status} ${(res.body as { error?: string })?.error ?? ''}`;

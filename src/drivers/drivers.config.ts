@@ -30,7 +30,9 @@ export function loadDrivers(config: AppConfig): DriverTable {
   try {
     raw = parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`FLIGHTDECK_CONFIG ${path} could not be read: ${(error as Error).message}`);
+    throw new Error(`FLIGHTDECK_CONFIG ${path} could not be read: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const fail = (key: string, problem: string) =>
     new Error(`FLIGHTDECK_CONFIG ${path}: ${key} ${problem}`);
@@ -89,7 +91,7 @@ function create(
   try {
     return entry.create(settings, { config, baseDir, secretVariables });
   } catch (error) {
-    throw new Error(`${where}: ${(error as Error).message}`);
+    throw new Error(`${where}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -135,7 +135,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
     const logs = await this.logs.writer(operation.id);
     const progress = new ProgressWriter(this.store, operation.id);
     let outcome: Outcome;
-    let unwritten: { progress?: number; message?: string } = {};
+    let unwritten: { progress?: number; message?: string };
     let lines: OperationLogLine[] = [];
     try {
       const handler = this.handlers.find(operation.type);
