@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { FlightdeckExpressAdapter } from './common/express-adapter';
 import { AppConfig } from './config/app-config';
+import { AppLogger } from './observability/logging';
 
 async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
@@ -16,7 +16,7 @@ async function bootstrap(): Promise<void> {
     new FlightdeckExpressAdapter(),
     { bodyParser: false, bufferLogs: true },
   );
-  const logger = app.get(Logger);
+  const logger = app.get(AppLogger);
   app.useLogger(logger);
   configureApp(app);
   await app.listen(config.port, config.host);

@@ -498,5 +498,57 @@ describe('Observability (e2e)', () => {
       const entry = JSON.parse(lineOf()!) as Record<string, any>;
       expect(entry).toMatchObject({ msg: 'request aborted', req: { id: requestId } });
     });
+
+    it('should not log at info how Nest wires itself up (modules loaded, routes mapped)', () => {
+      const entries = server
+        .output()
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { level: number; context?: string; msg: string });
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          level: 30,
+          context: 'Bootstrap',
+          msg: expect.stringMatching(/^Flightdeck listening on/),
+        }),
+      );
+      const wiring = entries.filter((entry) =>
+        ['InstanceLoader', 'RoutesResolver', 'RouterExplorer'].includes(entry.context ?? ''),
+      );
+      expect(wiring).toEqual([]);
+    });
+  });
+
+  describe('readable logs (FLIGHTDECK_LOG_FORMAT=pretty, as on a terminal)', () => {
+    it('should write lines a person reads: time, level, [context] message; a request as method, path, status, time', async () => {
+      const database = await createTestDatabase();
+      const server = await startServerProcess({
+        ...database.env,
+        FLIGHTDECK_LOG_LEVEL: 'info',
+        FLIGHTDECK_LOG_FORMAT: 'pretty',
+        NO_COLOR: '1',
+      });
+      try {
+        const res = await fetch(`${server.base}/api/v1/auth/whoami`, {
+          headers: bearer(ADMIN_KEY),
+        });
+        expect(res.status).toBe(200);
+        const request = /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: GET \/api\/v1\/auth\/whoami 200 \d+ ms$/;
+        const lines = () => server.output().split('\n');
+        await eventually(() => Promise.resolve(lines().some((line) => request.test(line))), 10_000);
+
+        expect(lines()).toContainEqual(
+          expect.stringMatching(
+            /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[Bootstrap\] Flightdeck listening on http:\/\/127\.0\.0\.1:\d+ /,
+          ),
+        );
+        expect(lines().filter((line) => line.startsWith('{'))).toEqual([]);
+        expect(server.output()).not.toContain(ADMIN_KEY);
+      } finally {
+        server.child.kill('SIGTERM');
+        await server.exited;
+        await database.drop();
+      }
+    });
   });
 });

@@ -76,6 +76,14 @@ class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   FLIGHTDECK_LOG_LEVEL = 'info';
 
+  @IsOptional()
+  @IsIn(['json', 'pretty'], { message: 'FLIGHTDECK_LOG_FORMAT must be json or pretty' })
+  FLIGHTDECK_LOG_FORMAT?: 'json' | 'pretty';
+
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
   @Integer(0)
   FLIGHTDECK_RATE_LIMIT_PER_MINUTE = 1200;
 
@@ -138,6 +146,11 @@ export class AppConfig {
   /** With Redis: the key prefix of the queue, so several installations can share one Redis. */
   readonly queuePrefix: string;
   readonly logLevel: string;
+  /**
+   * `json` or `pretty` when FLIGHTDECK_LOG_FORMAT says so, and `json` under NODE_ENV=production;
+   * otherwise `auto`: readable lines on a terminal, JSON elsewhere (see `logFormat`).
+   */
+  readonly logFormat: 'json' | 'pretty' | 'auto';
   /** Requests per minute per API key (per IP without one); 0 turns limiting off. */
   readonly rateLimitPerMinute: number;
   /** When set, `GET /metrics` needs `Authorization: Bearer <this>`. */
@@ -171,6 +184,7 @@ export class AppConfig {
     this.workerConcurrency = env.FLIGHTDECK_WORKER_CONCURRENCY;
     this.queuePrefix = env.FLIGHTDECK_QUEUE_PREFIX;
     this.logLevel = env.FLIGHTDECK_LOG_LEVEL;
+    this.logFormat = env.FLIGHTDECK_LOG_FORMAT ?? (env.NODE_ENV === 'production' ? 'json' : 'auto');
     this.rateLimitPerMinute = env.FLIGHTDECK_RATE_LIMIT_PER_MINUTE;
     this.metricsToken = env.FLIGHTDECK_METRICS_TOKEN || undefined;
     this.corsOrigins = (env.FLIGHTDECK_CORS_ORIGINS ?? '')

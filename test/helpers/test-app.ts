@@ -36,6 +36,7 @@ export async function startTestApp(
     FLIGHTDECK_SIMULATED_DURATION_MS: '200',
     FLIGHTDECK_SHUTDOWN_GRACE_MS: '5000',
     FLIGHTDECK_LOG_LEVEL: 'warn',
+    FLIGHTDECK_LOG_FORMAT: 'json', // whether or not the tests run on a terminal
     // Suites fire many requests; the rate limiter's own suite turns it on.
     FLIGHTDECK_RATE_LIMIT_PER_MINUTE: '0',
     ...env,
