@@ -1,6 +1,7 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { ValidateBy } from 'class-validator';
+import { CONTROL_CHARACTER } from './control-characters';
 import { ApiError, FieldError } from './errors/api-error';
 
 /**
@@ -58,14 +59,6 @@ export function IsRfc3339(): PropertyDecorator {
     validate(target, property);
   };
 }
-
-/**
- * What has no place in one line of text: C0 controls (newlines, tab, ESC, …), DEL, C1 controls,
- * Unicode's line and paragraph separators (U+2028, U+2029), and its bidirectional overrides and
- * isolates (U+202A–U+202E, U+2066–U+2069), which reorder what a terminal or a browser shows.
- */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/u;
 
 /** What the OpenAPI document says of a field with {@link IsSingleLine}. */
 export const SINGLE_LINE_DOC =
