@@ -3,6 +3,7 @@ import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service';
 import type { Principal } from '../auth/principal';
+import { RateLimiter } from '../auth/rate-limit.guard';
 import { ApiError } from '../common/errors/api-error';
 import { sendError } from '../common/errors/all-exceptions.filter';
 import { requestIdOf } from '../common/request-context';
@@ -24,26 +25,26 @@ export class IdempotencyMiddleware implements NestMiddleware {
   constructor(
     private readonly apiKeys: ApiKeysService,
     private readonly idempotency: IdempotencyService,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const key = req.header(IDEMPOTENCY_HEADER);
     if (req.method !== 'POST' || key === undefined) return next();
-    if (!ACCEPTABLE_KEY.test(key)) {
-      return sendError(
-        req,
-        res,
-        ApiError.validation(
-          'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
-        ),
-      );
-    }
-    // Unauthenticated requests go on to the guard, which refuses them.
-    const principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
-    if (!principal) return next();
-
+    let principal: Principal | undefined;
     let stored;
     try {
+      // What this middleware answers itself (a replay, 409, 422) never reaches the rate-limit
+      // guard: it counts here, like any other request (once: the guard will not count it again).
+      await this.rateLimiter.count(req, res);
+      if (!ACCEPTABLE_KEY.test(key)) {
+        throw ApiError.validation(
+          'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+        );
+      }
+      // Unauthenticated requests go on to the guard, which refuses them.
+      principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
+      if (!principal) return next();
       stored = await this.idempotency.begin(principal.keyId, key, fingerprint(req));
     } catch (error) {
       return sendError(req, res, error);

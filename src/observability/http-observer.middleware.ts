@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import type { Principal } from '../auth/principal';
 import { requestIdOf } from '../common/request-context';
+import { withoutQueryValues } from '../common/urls';
 import { Metrics } from './metrics';
 
 /**
@@ -38,7 +39,7 @@ export class HttpObserverMiddleware implements NestMiddleware {
           req: {
             id: requestIdOf(req),
             method: req.method,
-            url: req.originalUrl,
+            url: withoutQueryValues(req.originalUrl), // a query value may be a secret
             remote_address: req.socket.remoteAddress,
           },
           res: { status },

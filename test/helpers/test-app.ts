@@ -44,7 +44,7 @@ export async function startTestApp(
     imports: [AppModule.forRoot(config)],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>(
-    new FlightdeckExpressAdapter(),
+    new FlightdeckExpressAdapter({ requestTimeoutMs: config.requestTimeoutMs }),
     { bodyParser: false, logger: ['error'] },
   );
   configureApp(app);
