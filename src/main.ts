@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -13,7 +11,7 @@ async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnvironment();
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
-    new FlightdeckExpressAdapter(),
+    new FlightdeckExpressAdapter({ requestTimeoutMs: config.requestTimeoutMs }),
     { bodyParser: false, bufferLogs: true },
   );
   const logger = app.get(AppLogger);
@@ -21,26 +19,6 @@ async function bootstrap(): Promise<void> {
   configureApp(app);
   await app.listen(config.port, config.host);
   const server = app.getHttpServer();
-  // Slow clients may not hold a connection open forever while sending a request.
-  server.requestTimeout = config.requestTimeoutMs;
-  server.headersTimeout = Math.min(config.requestTimeoutMs, 20_000);
-  // Requests Node refuses before Flightdeck sees them (oversized headers, garbage) still get the error body.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) return socket.destroy();
-    const message =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? 'Request line and headers are larger than 16 KiB'
-        : 'Malformed HTTP request';
-    const body = JSON.stringify({
-      error: 'validation_error',
-      message,
-      timestamp: new Date().toISOString(),
-      request_id: randomUUID(),
-    });
-    socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
   logger.log(
     `Flightdeck listening on http://${config.host}:${config.port} (Swagger UI at /docs)`,
     'Bootstrap',

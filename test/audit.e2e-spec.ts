@@ -3,15 +3,9 @@ import type { Response } from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
 import { createKey } from './factories/keys';
+import { auditEventOf, listAuditEvents } from './helpers/audit';
 import { writeDriversConfig } from './helpers/drivers-config';
-import {
-  ADMIN_KEY,
-  bearer,
-  eventually,
-  startTestApp,
-  TestApp,
-  waitForOperation,
-} from './helpers/test-app';
+import { ADMIN_KEY, bearer, startTestApp, TestApp, waitForOperation } from './helpers/test-app';
 
 const ALL_PERMISSIONS = [
   'deployments:read',
@@ -31,24 +25,6 @@ const SLOW = writeDriversConfig(`
 environments:
   slow: { driver: simulated, duration_ms: 60000 }
 `);
-
-const listAuditEvents = (t: TestApp, query: Record<string, string | number>, secret = ADMIN_KEY) =>
-  t.http().get('/api/v1/audit-events').query(query).set(bearer(secret));
-
-/** The audit event of a response, read through the API once written (just after the answer). */
-async function auditEventOf(t: TestApp, res: Response): Promise<Record<string, any>> {
-  const requestId = res.headers['x-request-id'];
-  expect(requestId).toEqual(expect.any(String));
-  let found: Record<string, any> | undefined;
-  await eventually(async () => {
-    const page = await listAuditEvents(t, { per_page: 100 });
-    expect(page.status).toBe(200);
-    found = page.body.audit_events.find((e: { request_id: string }) => e.request_id === requestId);
-    return found !== undefined;
-  }, 5000);
-  expect(await t.dataSource.getRepository(AuditEvent).countBy({ requestId })).toBe(1);
-  return found!;
-}
 
 describe('Audit log (e2e)', () => {
   let t: TestApp;
@@ -376,8 +352,8 @@ describe('Audit log (e2e)', () => {
 
       const event = await eventOf(refused);
       expect(event).toMatchObject({ status: 404, outcome: 'failed' });
-      expect(event.action).toHaveLength(160);
-      expect(event.action.startsWith('DELETE /api/v1/deployments/:id/')).toBe(true);
+      // No route takes it: it is recorded as it was asked, cut to the column.
+      expect(event.action).toBe(`DELETE ${longPath}`.slice(0, 160));
       for (const res of created) expect((await eventOf(res)).status).toBe(201);
     });
 
@@ -571,10 +547,13 @@ describe('Audit log (e2e)', () => {
     it('should walk the same events by cursor as by page number, within since and until', async () => {
       const since = new Date().toISOString();
       for (const n of [1, 2, 3, 4, 5]) {
-        await eventOf(await requestDeployment(t, { service: uniqueService(`walk${n}`), version: '1' }));
+        await eventOf(
+          await requestDeployment(t, { service: uniqueService(`walk${n}`), version: '1' }),
+        );
       }
       const until = new Date().toISOString();
-      const ids = (res: Response): string[] => res.body.audit_events.map((e: { id: string }) => e.id);
+      const ids = (res: Response): string[] =>
+        res.body.audit_events.map((e: { id: string }) => e.id);
       const all = await list({ since, until, per_page: 100 });
       expect(all.body.total).toBe(5);
 

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { ApiKey } from '../src/auth/api-key.entity';
 import { Deployment, DeploymentStatus } from '../src/deployments/deployment.entity';
-import { uniqueService } from './factories/deployments';
+import { Operation } from '../src/operations/operation.entity';
+import { deployAndWait, uniqueService } from './factories/deployments';
 import { createKey } from './factories/keys';
 import { writeDriversConfig } from './helpers/drivers-config';
 import { freePort } from './helpers/server-process';
@@ -284,7 +286,15 @@ environments:
       expect(firstTwo.stdout).toContain('(2 of 3, page 1)');
       const cursor = /add --cursor (\S+)/.exec(firstTwo.stdout)?.[1];
       expect(cursor).toBeDefined();
-      const rest = await cli(url, ['list', '--service', service, '--per-page', '2', '--cursor', cursor!]);
+      const rest = await cli(url, [
+        'list',
+        '--service',
+        service,
+        '--per-page',
+        '2',
+        '--cursor',
+        cursor!,
+      ]);
       expect(rest.code).toBe(0);
       expect(rest.stdout.split('\n').filter((l) => l.includes(service))).toHaveLength(1);
       expect(rest.stdout).not.toContain('--cursor');
@@ -315,6 +325,49 @@ environments:
       expect((await cli(url, ['keys', 'list'])).stdout).toContain(key.id);
       expect((await cli(url, ['keys', 'revoke', key.id])).code).toBe(0);
       expect((await cli(url, ['whoami'], key.secret)).code).toBe(3);
+    });
+  });
+
+  describe('text from the server', () => {
+    // Stored before the server refused such text, or written by a deploy script: ESC starts a
+    // terminal command (here: clear the screen), U+202E turns what follows around, U+009B is CSI.
+    const HOSTILE = 'name\u001b[2J\u001b]0;pwned\u0007\u202eexe.txt\u009b1m';
+    const SHOWN = 'name\\u001b[2J\\u001b]0;pwned\\u0007\\u202eexe.txt\\u009b1m';
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal (tab and newline may)
+    const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+    it('should print control characters stored in a key name escaped, as text and as JSON', async () => {
+      const key = await createKey(t, { permissions: ['deployments:read'] });
+      await t.dataSource.getRepository(ApiKey).update({ id: key.id }, { name: HOSTILE });
+
+      const listed = await cli(url, ['keys', 'list']);
+      const json = await cli(url, ['keys', 'list', '--json']);
+
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).not.toMatch(RAW);
+      expect(listed.stdout.split('\n').find((line) => line.startsWith(key.id))).toContain(SHOWN);
+      expect(json.stdout).not.toMatch(RAW);
+      const shownAs = (JSON.parse(json.stdout) as Array<{ id: string; name: string }>).find(
+        (k) => k.id === key.id,
+      )?.name;
+      expect(shownAs).toBe(SHOWN);
+    });
+
+    it("should print an operation's message and error escaped", async () => {
+      const deployment = await deployAndWait(t, { service: uniqueService('cli'), version: '1' });
+      await t.dataSource
+        .getRepository(Operation)
+        .update(
+          { id: deployment.operation_id },
+          { message: HOSTILE, errorCode: 'x', errorMessage: `boom ${HOSTILE}` },
+        );
+
+      const status = await cli(url, ['status', deployment.operation_id]);
+
+      expect(status.code).toBe(0);
+      expect(status.stdout).not.toMatch(RAW);
+      expect(status.stdout).toContain(`  ${SHOWN}`);
+      expect(status.stdout).toContain(`error x: boom ${SHOWN}`);
     });
   });
 });

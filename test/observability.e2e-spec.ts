@@ -470,6 +470,41 @@ describe('Observability (e2e)', () => {
       expect(output).not.toContain('Bearer ');
     });
 
+    it('should log a URL with every query value as ***, so a secret sent in a query string never reaches the log', async () => {
+      const base = server.base;
+      const secrets = [
+        ADMIN_KEY,
+        `tok_${randomUUID()}`,
+        `fdk_${randomBytes(32).toString('base64url')}`,
+      ];
+      const sent = [
+        {
+          path: `/api/v1/deployments?api_key=${secrets[0]}&token=${secrets[1]}&service=pay`,
+          logged: '/api/v1/deployments?api_key=***&token=***&service=***',
+        },
+        { path: `/api/v1/auth/whoami?${secrets[2]}`, logged: '/api/v1/auth/whoami?***' },
+        { path: `/nowhere?access_token=${secrets[1]}#x`, logged: '/nowhere?access_token=***' },
+      ];
+
+      const ids: string[] = [];
+      for (const { path } of sent) {
+        const res = await fetch(base + path, { headers: bearer(ADMIN_KEY) });
+        await res.text();
+        ids.push(res.headers.get('x-request-id')!);
+      }
+
+      const lineOf = (id: string) =>
+        server
+          .output()
+          .split('\n')
+          .find((line) => line.includes(id));
+      await eventually(() => Promise.resolve(ids.every((id) => lineOf(id) !== undefined)), 10_000);
+      expect(
+        ids.map((id) => (JSON.parse(lineOf(id)!) as { req: { url: string } }).req.url),
+      ).toEqual(sent.map((s) => s.logged));
+      for (const secret of secrets) expect(server.output()).not.toContain(secret);
+    });
+
     it('should log a request the client gave up on as aborted', async () => {
       // A slow rollout to long-poll on.
       const base = server.base;

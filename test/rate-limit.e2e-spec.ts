@@ -45,6 +45,9 @@ function expectRateLimited(res: Response): void {
   expect(res.body.timestamp).toMatch(RFC3339);
   expect(res.body.request_id).toBe(res.headers['x-request-id']);
   expectSecondsWithinMinute(res.headers['retry-after']);
+  // The budget headers, like every other answer: nothing left, and when it comes back.
+  expectBudget(res, 0);
+  expect(res.headers['ratelimit-reset']).toBe(res.headers['retry-after']);
 }
 
 describe('Rate limits (e2e)', () => {
@@ -86,6 +89,36 @@ describe('Rate limits (e2e)', () => {
         async () =>
           (await t.dataSource.getRepository(Deployment).findOneByOrFail({ id: deploymentId }))
             .status === DeploymentStatus.Successful,
+      );
+    });
+
+    it('should count idempotent replays against the budget: the 6th request is a 429, replay or not', async () => {
+      const key = await createKey(t, { permissions: ['deployments:create'] });
+      const service = uniqueService('rl');
+      const send = () =>
+        t
+          .http()
+          .post('/api/v1/deployments')
+          .set(bearer(key.secret))
+          .set('Idempotency-Key', `rl-${service}`)
+          .send({ service, version: '1', environment: 'staging' });
+
+      const answers: Response[] = [];
+      for (let i = 0; i < LIMIT; i++) answers.push(await send());
+      const sixth = await send();
+
+      expect(answers.map((r) => [r.status, r.headers['idempotent-replayed']])).toEqual([
+        [201, undefined],
+        ...Array(LIMIT - 1).fill([201, 'true']),
+      ]);
+      answers.forEach((res, i) => expectBudget(res, LIMIT - 1 - i));
+      expectRateLimited(sixth);
+      expect(sixth.headers['idempotent-replayed']).toBeUndefined();
+      expect(await t.dataSource.getRepository(Deployment).countBy({ service })).toBe(1);
+      await eventually(
+        async () =>
+          (await t.dataSource.getRepository(Deployment).findOneByOrFail({ service })).status ===
+          DeploymentStatus.Successful,
       );
     });
 

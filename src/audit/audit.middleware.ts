@@ -1,7 +1,9 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal } from '../auth/principal';
+import { onAnswer } from '../common/answer';
 import { requestIdOf } from '../common/request-context';
+import { matchedRoute, pathOf } from '../common/route';
 import { errorCodeOf } from '../common/errors/all-exceptions.filter';
 import { attachAuditNote, NotedRequest } from './audit-note';
 import { AuditService } from './audit.service';
@@ -14,51 +16,9 @@ const TARGET_TYPES: Record<string, string> = {
   operations: 'operation',
   auth: 'api_key',
 };
-/** The fixed words of the API's paths; any other segment is an id. */
-const PATH_WORDS = new Set([
-  'api',
-  'v1',
-  'deployments',
-  'async',
-  'events',
-  'rollback',
-  'operations',
-  'logs',
-  'cancel',
-  'auth',
-  'keys',
-  'whoami',
-  'audit-events',
-]);
-
-/**
- * The route pattern of a path (`/api/v1/deployments/:id/rollback`) and the id in it. Derived from
- * the path, so requests answered before routing (an idempotent replay) are described the same way.
- */
-function routeOf(url: string): { pattern: string; id?: string } {
-  let id: string | undefined;
-  const segments = url
-    .split('?')[0]
-    .split('/')
-    .map((segment) => {
-      if (segment === '' || PATH_WORDS.has(segment)) return segment;
-      id ??= printable(safeDecode(segment)).slice(0, 64);
-      return ':id';
-    });
-  return { pattern: segments.join('/'), id };
-}
-
 /** Without control characters, which have no place in the log (and PostgreSQL refuses NUL). */
 function printable(text: string): string {
   return [...text].filter((c) => c >= ' ').join('');
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** The routes that create a deployment: their body names its environment. */
@@ -77,6 +37,23 @@ function replayedCreateEnvironment(req: Request, res: Response, action: string):
 
 type AuditedRequest = NotedRequest & { principal?: Principal };
 
+/**
+ * What a POST created, as its answer names it: the deployment (also for /async, whose body is the
+ * operation), or the key.
+ */
+function createdBy(answer: Buffer | undefined): string | undefined {
+  try {
+    const body = JSON.parse(answer?.toString('utf8') ?? '') as {
+      id?: unknown;
+      deployment_id?: unknown;
+    };
+    const created = typeof body.deployment_id === 'string' ? body.deployment_id : body.id;
+    return typeof created === 'string' ? created : undefined;
+  } catch {
+    return undefined; // not JSON: it names nothing
+  }
+}
+
 /** Records every mutating request and every refused one (401/403) once its answer is sent. */
 @Injectable()
 export class AuditMiddleware implements NestMiddleware {
@@ -84,37 +61,33 @@ export class AuditMiddleware implements NestMiddleware {
 
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
     const mutating = MUTATING.has(req.method);
-    let body: unknown;
+    let answer: Buffer | undefined;
     if (mutating) {
       attachAuditNote(req);
-      // The answer names what a POST created (and a replayed error, its code).
-      const send = res.json.bind(res);
-      res.json = (value: unknown) => {
-        body = value;
-        return send(value);
-      };
+      // What a POST created is named in its answer, however that is sent.
+      onAnswer(res, ({ body }) => {
+        answer = body;
+      });
     }
     res.once('finish', () => {
       const status = res.statusCode;
       if (!mutating && status !== 401 && status !== 403) return;
-      const { pattern, id } = routeOf(req.originalUrl);
-      const answer = (body ?? {}) as { id?: unknown; deployment_id?: unknown; error?: unknown };
-      // A replayed answer (idempotency) names its error only in its body.
-      const replayedError = typeof answer.error === 'string' ? answer.error : null;
-      // What a POST created: the deployment (also for /async, whose body is the operation), or the key.
-      const created = typeof answer.deployment_id === 'string' ? answer.deployment_id : answer.id;
+      // The route that matched, as declared; a path no route takes, as it was asked.
+      const route = matchedRoute(req);
+      const pattern = route?.pattern ?? printable(pathOf(req));
+      const id = route && Object.values(route.params)[0];
       const action = `${req.method} ${pattern}`;
+      const created =
+        id === undefined && req.method === 'POST' && status < 300 ? createdBy(answer) : undefined;
       this.audit.record({
         requestId: requestIdOf(req),
         actorKeyId: req.principal?.keyId ?? null,
         actorName: req.principal?.name ?? null,
         action: action.slice(0, MAX_ACTION_CHARS),
         targetType: TARGET_TYPES[pattern.split('/')[3]] ?? null,
-        targetId:
-          id ??
-          (req.method === 'POST' && status < 300 && typeof created === 'string' ? created : null),
+        targetId: (id === undefined ? created : printable(id).slice(0, 64)) ?? null,
         status,
-        errorCode: status >= 400 ? (errorCodeOf(res) ?? replayedError) : null,
+        errorCode: status >= 400 ? (errorCodeOf(res) ?? null) : null,
         sourceIp: req.ip ?? null,
         environment: req.auditNote?.environment ?? replayedCreateEnvironment(req, res, action),
       });

@@ -6,38 +6,33 @@ import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { RoutePermissionsCheck } from './route-permissions.check';
-import { RateLimitGuard } from './rate-limit.guard';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { RATE_LIMIT_STORAGE, RateLimitGuard, RateLimiter } from './rate-limit.guard';
+import { ThrottlerStorageService } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { AppConfig } from '../config/app-config';
 import { redisConnection } from '../common/redis';
 
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([ApiKey]),
-    DiscoveryModule,
-    ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        throttlers: [{ ttl: 60_000, limit: Math.max(1, config.rateLimitPerMinute) }],
-        // One budget per caller across all routes (the default would be per route).
-        generateKey: (_context, tracker) => tracker,
-        // With Redis the budget is shared by every replica.
-        storage: config.redisUrl
-          ? rateLimitStorage(config.redisUrl, config.queuePrefix)
-          : undefined,
-      }),
-    }),
-  ],
+  imports: [TypeOrmModule.forFeature([ApiKey]), DiscoveryModule],
   controllers: [AuthController],
   providers: [
     ApiKeysService,
     RoutePermissionsCheck,
+    {
+      provide: RATE_LIMIT_STORAGE,
+      inject: [AppConfig],
+      // With Redis the budget is shared by every replica.
+      useFactory: (config: AppConfig) =>
+        config.redisUrl
+          ? rateLimitStorage(config.redisUrl, config.queuePrefix)
+          : new ThrottlerStorageService(),
+    },
+    RateLimiter,
     // Rate limiting comes first, so failed authentication attempts are limited too.
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
   ],
-  exports: [ApiKeysService],
+  exports: [ApiKeysService, RateLimiter],
 })
 export class AuthModule {}
 

@@ -385,7 +385,10 @@ export interface components {
             request_id: string;
         };
         CreateApiKeyDto: {
-            /** @example github-actions-payments */
+            /**
+             * @description A name that says who or what uses the key, unique among keys not revoked. One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example github-actions-payments
+             */
             name: string;
             /**
              * @example [
@@ -402,7 +405,8 @@ export interface components {
              */
             environments: string[];
             /**
-             * @description When the key stops working.
+             * Format: date-time
+             * @description When the key stops working: an RFC 3339 date-time (`Z` or an offset).
              * @example 2027-01-01T00:00:00.000Z
              */
             expires_at?: string;
@@ -729,7 +733,10 @@ export interface components {
             version: string;
             /** @example production */
             environment: string;
-            /** @example Release 1.4.2: faster checkout */
+            /**
+             * @description One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Release 1.4.2: faster checkout
+             */
             description?: string;
         };
         AcceptedDeploymentResponseDto: {
@@ -800,7 +807,10 @@ export interface components {
             events: components["schemas"]["DeploymentEventDto"][];
         };
         RollbackDeploymentDto: {
-            /** @example Error rate doubled after 1.4.2 */
+            /**
+             * @description One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Error rate doubled after 1.4.2
+             */
             reason?: string;
         };
         RollbackResponseDto: {

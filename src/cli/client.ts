@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import createClient from 'openapi-fetch';
 import type { paths } from './api-schema';
 import { CliError, ExitCode, exitCodeForStatus } from './exit-codes';
+import { visible } from './visible';
 
 export type FlightdeckClient = ReturnType<typeof createClient<paths>>;
 
@@ -60,11 +61,14 @@ interface ApiAnswer<T> {
   response: Response;
 }
 
-/** The data of a successful answer; an error answer becomes a CliError with the API's message. */
+/**
+ * The data of a successful answer; an error answer becomes a CliError with the API's message.
+ * Every answer of every command passes here, so this is where what the server says is made
+ * {@link visible}: nothing from it reaches the terminal with its control characters.
+ */
 export function unwrap<T>(answer: ApiAnswer<T>): T {
-  if (answer.response.ok && answer.data !== undefined) return answer.data;
-  if (answer.response.ok) return undefined as T;
-  const error = answer.error as {
+  if (answer.response.ok) return visible(answer.data as T);
+  const error = visible(answer.error) as {
     error?: string;
     message?: string;
     details?: { errors?: Array<{ message: string }> };

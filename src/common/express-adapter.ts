@@ -1,4 +1,6 @@
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
@@ -16,9 +18,21 @@ import type { Express } from 'express';
  * their prototypes are the app's own, Express's `setPrototypeOf` has nothing to change.
  */
 export class FlightdeckExpressAdapter extends ExpressAdapter {
+  /**
+   * `requestTimeoutMs` (`FLIGHTDECK_REQUEST_TIMEOUT_MS`): how long a client has to send a whole
+   * request. Without it, Node's defaults (5 minutes).
+   */
+  constructor(private readonly settings: { requestTimeoutMs?: number } = {}) {
+    super();
+  }
+
   override initHttpServer(options: NestApplicationOptions): void {
-    if (options?.httpsOptions || options?.forceCloseConnections)
-      return super.initHttpServer(options);
+    if (options?.httpsOptions || options?.forceCloseConnections) super.initHttpServer(options);
+    else this.httpServer = this.createServer();
+    this.answerClientErrors(this.httpServer);
+  }
+
+  private createServer(): Server {
     const app = this.getInstance<Express>();
 
     // Subclasses, because V8 keeps one layout for all instances of a derived class; each one
@@ -30,9 +44,52 @@ export class FlightdeckExpressAdapter extends ExpressAdapter {
     Object.setPrototypeOf(AppResponse.prototype, app.response);
     app.response = AppResponse.prototype as unknown as Express['response'];
 
-    this.httpServer = createServer(
-      { IncomingMessage: AppRequest, ServerResponse: AppResponse },
+    return createServer(
+      { IncomingMessage: AppRequest, ServerResponse: AppResponse, ...timeouts(this.settings) },
       app,
     );
   }
+
+  /**
+   * Requests Node refuses before Flightdeck sees them (oversized headers, garbage, a request not
+   * received in time) still get the contract's error body, and the connection is closed.
+   */
+  private answerClientErrors(server: Server): void {
+    const timeoutMs = this.settings.requestTimeoutMs;
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      // An answer already on its way cannot be replaced by another one.
+      const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+      if (!socket.writable || answering?.headersSent) return socket.destroy();
+      const message =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? `The request was not received in full within ${timeoutMs} ms (FLIGHTDECK_REQUEST_TIMEOUT_MS)`
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? 'Request line and headers are larger than 16 KiB'
+            : 'Malformed HTTP request';
+      const body = JSON.stringify({
+        error: 'validation_error',
+        message,
+        timestamp: new Date().toISOString(),
+        request_id: randomUUID(),
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+  }
+}
+
+/**
+ * Node cuts a request that is not received in full within `requestTimeout` (headers within
+ * `headersTimeout`), but only looks every `connectionsCheckingInterval` (30 s by default), so a
+ * 30 s limit took up to a minute. Looking ten times per limit (at most once a second) cuts it
+ * within a tenth more than the limit.
+ */
+function timeouts({ requestTimeoutMs }: { requestTimeoutMs?: number }) {
+  if (requestTimeoutMs === undefined) return {};
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 20_000),
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(requestTimeoutMs / 10)),
+  };
 }

@@ -23,3 +23,20 @@ export function publicUrl(
   }
   return path;
 }
+
+/**
+ * A URL or path with every query value written `***` (`/x?api_key=***&page=***`; a part without
+ * `=` is all value: `?***`), and no fragment. Whatever a client puts in a query string may be a
+ * secret, so logs and messages show only the names. A URL without a query is returned as it is.
+ */
+export function withoutQueryValues(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1) return url;
+  const fragment = url.indexOf('#', query);
+  const parts = url
+    .slice(query + 1, fragment === -1 ? undefined : fragment)
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => (part.includes('=') ? `${part.slice(0, part.indexOf('='))}=***` : '***'));
+  return parts.length > 0 ? `${url.slice(0, query)}?${parts.join('&')}` : url.slice(0, query);
+}

@@ -1,5 +1,83 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { ValidateBy } from 'class-validator';
+import { CONTROL_CHARACTER } from './control-characters';
 import { ApiError, FieldError } from './errors/api-error';
+
+/**
+ * RFC 3339 `date-time`: a full date, `T`, a full time with optional fractional seconds, and `Z` or
+ * an offset (`2027-01-01T00:00:00Z`, `2027-01-01T01:00:00.5+01:00`). No week dates, no basic
+ * format, no date alone.
+ */
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const daysIn = (year: number, month: number) =>
+  month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
+
+/**
+ * The instant an RFC 3339 date-time names, as the API writes times (`2027-01-01T00:00:00.000Z`),
+ * or undefined when `value` is not one: another format, an impossible date (February 30), a leap
+ * second (JavaScript has none), or an instant outside years 0000-9999.
+ */
+export function rfc3339ToIso(value: unknown): string | undefined {
+  const match = typeof value === 'string' ? RFC3339.exec(value) : null;
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const [sign, offsetHours, offsetMinutes] = [match[8], Number(match[9]), Number(match[10])];
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (sign && (offsetHours > 23 || offsetMinutes > 59)) return undefined;
+  const milliseconds = Math.floor(Number(`0${match[7] ?? ''}`) * 1000);
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  local.setUTCHours(hour, minute, second, milliseconds);
+  const offset = sign ? (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) : 0;
+  const instant = new Date(local.getTime() - offset * 60_000);
+  const year4 = instant.getUTCFullYear();
+  return year4 >= 0 && year4 <= 9999 ? instant.toISOString() : undefined;
+}
+
+/**
+ * A date-time field: RFC 3339 only (else 400 naming the field), turned into the API's own form
+ * (UTC, milliseconds) for the code behind it.
+ */
+export function IsRfc3339(): PropertyDecorator {
+  const normalise = Transform(({ value }: { value: unknown }) => rfc3339ToIso(value) ?? value);
+  const validate = ValidateBy({
+    name: 'isRfc3339',
+    validator: {
+      validate: (value: unknown) => rfc3339ToIso(value) !== undefined,
+      defaultMessage: (args) =>
+        `${args?.property} must be an RFC 3339 date-time such as 2027-01-01T00:00:00Z`,
+    },
+  });
+  return (target, property) => {
+    normalise(target, property);
+    validate(target, property);
+  };
+}
+
+/** What the OpenAPI document says of a field with {@link IsSingleLine}. */
+export const SINGLE_LINE_DOC =
+  'One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.';
+
+/** A single line of free text: any control character is refused (400 naming the field and the character). */
+export function IsSingleLine(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isSingleLine',
+    validator: {
+      validate: (value: unknown) => typeof value !== 'string' || !CONTROL_CHARACTER.test(value),
+      defaultMessage: (args) => {
+        const found = CONTROL_CHARACTER.exec(String(args?.value))?.[0] ?? '';
+        const code = found.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0');
+        return `${args?.property} must be a single line of text without control characters (found U+${code})`;
+      },
+    },
+  });
+}
 
 /** Flattens class-validator's tree into `{field, message}` pairs with dotted paths. */
 export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[] {

@@ -10,6 +10,7 @@ import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idem
 import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-events';
 import { ApiKeyLineage1764000000004 } from './migrations/1764000000004-api-key-lineage';
 import { AuditEventEnvironment1764000000005 } from './migrations/1764000000005-audit-event-environment';
+import { IdempotencyResponseType1764000000006 } from './migrations/1764000000006-idempotency-response-type';
 import { MAX_POOL_CONNECTIONS } from './entity-table';
 
 export const MIGRATIONS = [
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   AuditEvents1764000000003,
   ApiKeyLineage1764000000004,
   AuditEventEnvironment1764000000005,
+  IdempotencyResponseType1764000000006,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

@@ -7,7 +7,6 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../common/errors/api-error';
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
@@ -16,7 +15,6 @@ import { OperationsService } from '../operations/operations.service';
 
 @ApiTags('health')
 @Public()
-@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(

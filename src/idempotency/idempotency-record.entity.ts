@@ -23,6 +23,10 @@ export class IdempotencyRecord {
   @Column({ name: 'response_location', type: 'text', nullable: true })
   responseLocation: string | null;
 
+  /** The answer's `Content-Type`; null for an empty answer, and in records kept before it was (JSON). */
+  @Column({ name: 'response_type', type: 'varchar', length: 255, nullable: true })
+  responseType: string | null;
+
   @Column({ name: 'created_at', type: 'varchar', length: 24 })
   createdAt: string;
 

@@ -3,9 +3,12 @@ import { Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiKeysService } from '../auth/api-keys.service';
 import type { Principal } from '../auth/principal';
+import { RateLimiter } from '../auth/rate-limit.guard';
 import { ApiError } from '../common/errors/api-error';
-import { sendError } from '../common/errors/all-exceptions.filter';
+import { noteErrorCode, sendError } from '../common/errors/all-exceptions.filter';
+import { Answer, onAnswer } from '../common/answer';
 import { requestIdOf } from '../common/request-context';
+import type { IdempotencyRecord } from './idempotency-record.entity';
 import { IdempotencyService } from './idempotency.service';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -24,73 +27,94 @@ export class IdempotencyMiddleware implements NestMiddleware {
   constructor(
     private readonly apiKeys: ApiKeysService,
     private readonly idempotency: IdempotencyService,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     const key = req.header(IDEMPOTENCY_HEADER);
     if (req.method !== 'POST' || key === undefined) return next();
-    if (!ACCEPTABLE_KEY.test(key)) {
-      return sendError(
-        req,
-        res,
-        ApiError.validation(
-          'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
-        ),
-      );
-    }
-    // Unauthenticated requests go on to the guard, which refuses them.
-    const principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
-    if (!principal) return next();
-
-    let stored;
+    let principal: Principal | undefined;
+    let stored: IdempotencyRecord | null;
     try {
+      // What this middleware answers itself (a replay, 409, 422) never reaches the rate-limit
+      // guard: it counts here, like any other request (once: the guard will not count it again).
+      await this.rateLimiter.count(req, res);
+      if (!ACCEPTABLE_KEY.test(key)) {
+        throw ApiError.validation(
+          'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+        );
+      }
+      // Unauthenticated requests go on to the guard, which refuses them.
+      principal = await this.apiKeys.authenticateRequest(req).catch(() => undefined);
+      if (!principal) return next();
       stored = await this.idempotency.begin(principal.keyId, key, fingerprint(req));
     } catch (error) {
       return sendError(req, res, error);
     }
-    if (stored) {
-      if (stored.responseLocation) res.setHeader('Location', stored.responseLocation);
-      res.setHeader(REPLAYED_HEADER, 'true');
-      (req as Request & { principal?: Principal }).principal = principal; // who replayed it, for the audit log
-      const body = JSON.parse(stored.responseBody!) as Record<string, unknown>;
-      // A replayed error names this request, so its id matches the X-Request-Id header and the logs.
-      if (typeof body.request_id === 'string') body.request_id = requestIdOf(req);
-      res.status(stored.responseStatus!).json(body);
-      return;
-    }
+    if (stored) return replay(req, res, stored, principal);
 
-    // Store the response before it leaves, so a retry arriving right after it finds it.
-    const send = res.json.bind(res);
-    res.json = (body: unknown) => {
-      const status = res.statusCode;
-      const done = worthKeeping(status)
-        ? this.idempotency.complete(
-            principal.keyId,
-            key,
-            status,
-            storable(body),
-            header(res, 'Location'),
-          )
-        : this.idempotency.forget(principal.keyId, key);
-      done
-        .catch((error: unknown) =>
-          this.logger.warn(`could not record idempotent response: ${String(error)}`),
-        )
-        .finally(() => send(body));
-      return res;
-    };
+    // Kept however the answer is sent, and before it leaves, so a retry right after finds it.
+    const apiKeyId = principal.keyId;
+    onAnswer(res, (answer) =>
+      this.keep(apiKeyId, key, res, answer).catch((error: unknown) =>
+        this.logger.warn(`could not record idempotent response: ${String(error)}`),
+      ),
+    );
     next();
   }
+
+  /** Keeps what the answer says was done; lets a retry run again what was refused (or failed). */
+  private async keep(apiKeyId: string, key: string, res: Response, answer: Answer): Promise<void> {
+    if (!worthKeeping(answer.status)) return this.idempotency.forget(apiKeyId, key);
+    await this.idempotency.complete(apiKeyId, key, storable(res, answer));
+  }
 }
+
+/** The first answer again, with `Idempotent-Replayed: true`; a replayed error names this request. */
+function replay(req: Request, res: Response, stored: IdempotencyRecord, principal: Principal) {
+  (req as Request & { principal?: Principal }).principal = principal; // who replayed it, for the audit log
+  if (stored.responseLocation) res.setHeader('Location', stored.responseLocation);
+  res.setHeader(REPLAYED_HEADER, 'true');
+  let body = stored.responseBody ?? '';
+  const type = stored.responseType ?? (body ? JSON_TYPE : undefined); // older records were all JSON
+  if (type) res.setHeader('Content-Type', type);
+  if (body && isJson(type)) {
+    const error = JSON.parse(body) as { error?: unknown; request_id?: unknown };
+    // A replayed error names this request, so its id matches the X-Request-Id header and the logs.
+    if (typeof error.request_id === 'string') {
+      error.request_id = requestIdOf(req);
+      body = JSON.stringify(error);
+    }
+    if (typeof error.error === 'string') noteErrorCode(res, error.error);
+  }
+  res.status(stored.responseStatus!).end(body);
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const isJson = (type: string | undefined) => /^application\/(.+\+)?json\b/i.test(type ?? '');
 
 /** The request did something (or was refused for what it asked, not how): replay it. */
 function worthKeeping(status: number): boolean {
   return status < 400 || status === 404 || status === 409;
 }
 
-/** The body to keep: an API key's secret is shown once and never stored, so a replay omits it. */
-function storable(body: unknown): string {
-  return JSON.stringify(body, (field, value: unknown) => (field === 'secret' ? undefined : value));
+/**
+ * What to keep of an answer. An API key's secret is shown once and never stored, so a replayed
+ * key creation omits it.
+ */
+function storable(res: Response, { status, body }: Answer) {
+  const type = header(res, 'Content-Type') ?? null;
+  const text = body.toString('utf8');
+  return {
+    responseStatus: status,
+    responseBody: isJson(type ?? undefined)
+      ? JSON.stringify(JSON.parse(text), (field, value: unknown) =>
+          field === 'secret' ? undefined : value,
+        )
+      : text,
+    responseLocation: header(res, 'Location') ?? null,
+    responseType: type,
+  };
 }
 
 function header(res: Response, name: string): string | undefined {

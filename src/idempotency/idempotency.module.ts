@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { IdempotencyRecord } from './idempotency-record.entity';
@@ -12,6 +12,8 @@ import { IdempotencyService } from './idempotency.service';
 })
 export class IdempotencyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(IdempotencyMiddleware).forRoutes({ path: '*path', method: RequestMethod.POST });
+    // For every method, though only POSTs are its business (it lets the others by at once):
+    // mounted for POST alone, Express would take it for the route a POST matched.
+    consumer.apply(IdempotencyMiddleware).forRoutes('*path');
   }
 }

@@ -53,6 +53,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
             responseStatus: null,
             responseBody: null,
             responseLocation: null,
+            responseType: null,
             createdAt: new Date(now).toISOString(),
             expiresAt: new Date(now + IDEMPOTENCY_TTL_MS).toISOString(),
           }),
@@ -88,19 +89,17 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /** Keeps the answer to replay: its status, body, and the `Location` and `Content-Type` it had. */
   async complete(
     apiKeyId: string,
     key: string,
-    status: number,
-    body: string,
-    location?: string,
+    answer: Pick<
+      IdempotencyRecord,
+      'responseStatus' | 'responseBody' | 'responseLocation' | 'responseType'
+    >,
   ): Promise<void> {
     await this.db.transaction((m) =>
-      m.update(
-        IdempotencyRecord,
-        { apiKeyId, idempotencyKey: key },
-        { responseStatus: status, responseBody: body, responseLocation: location ?? null },
-      ),
+      m.update(IdempotencyRecord, { apiKeyId, idempotencyKey: key }, answer),
     );
   }
 

@@ -3,6 +3,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
 import type { Principal } from '../auth/principal';
 import { requestIdOf } from '../common/request-context';
+import { matchedRoute } from '../common/route';
+import { withoutQueryValues } from '../common/urls';
 import { Metrics } from './metrics';
 
 /**
@@ -25,7 +27,7 @@ export class HttpObserverMiddleware implements NestMiddleware {
       const status = res.statusCode;
       const completed = res.writableFinished;
       if (completed) {
-        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        const route = matchedRoute(req)?.pattern ?? 'unmatched';
         this.metrics.httpDuration.observe(
           { method: req.method, route, status: String(status) },
           milliseconds / 1000,
@@ -38,7 +40,7 @@ export class HttpObserverMiddleware implements NestMiddleware {
           req: {
             id: requestIdOf(req),
             method: req.method,
-            url: req.originalUrl,
+            url: withoutQueryValues(req.originalUrl), // a query value may be a secret
             remote_address: req.socket.remoteAddress,
           },
           res: { status },

@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Header, Headers, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../common/errors/api-error';
 import { AppConfig } from '../config/app-config';
@@ -11,7 +10,6 @@ import { Metrics } from './metrics';
 /** Prometheus scrape endpoint; needs `Authorization: Bearer <FLIGHTDECK_METRICS_TOKEN>` when that is set. */
 @ApiExcludeController()
 @Public()
-@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   constructor(

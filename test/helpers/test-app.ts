@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -23,11 +24,13 @@ export interface TestApp {
 
 /**
  * Boots the real application (same module, pipes, guard, filter and HTTP setup as `main.ts`)
- * on a database of its own. Pass `database` to boot again on an existing one (restarts).
+ * on a database of its own. Pass `database` to boot again on an existing one (restarts), and
+ * `imports` to add modules of the test's own (routes the service does not have).
  */
 export async function startTestApp(
   env: Record<string, string> = {},
   database?: TestDatabase,
+  imports: NonNullable<ModuleMetadata['imports']> = [],
 ): Promise<TestApp> {
   const db = database ?? (await createTestDatabase());
   const config = AppConfig.fromEnvironment({
@@ -42,10 +45,10 @@ export async function startTestApp(
     ...env,
   });
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
+    imports: [AppModule.forRoot(config), ...imports],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>(
-    new FlightdeckExpressAdapter(),
+    new FlightdeckExpressAdapter({ requestTimeoutMs: config.requestTimeoutMs }),
     { bodyParser: false, logger: ['error'] },
   );
   configureApp(app);

@@ -1,29 +1,27 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsIn, IsISO8601, IsOptional, IsString, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length } from 'class-validator';
 import { PageDto, PaginationQueryDto } from '../../common/pagination';
-
-const toIso = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && !Number.isNaN(Date.parse(value))
-    ? new Date(value).toISOString()
-    : value;
+import { IsRfc3339, IsSingleLine } from '../../common/validation';
 
 export class ListAuditEventsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ description: 'Only what this API key did.' })
   @IsOptional()
   @IsString()
+  @IsSingleLine()
   @Length(1, 36)
   actor_key_id?: string;
 
   @ApiPropertyOptional({ example: 'POST /api/v1/deployments/:id/rollback' })
   @IsOptional()
   @IsString()
+  @IsSingleLine()
   @Length(1, 160)
   action?: string;
 
   @ApiPropertyOptional({ description: 'Only events about this deployment, operation or key.' })
   @IsOptional()
   @IsString()
+  @IsSingleLine()
   @Length(1, 64)
   target_id?: string;
 
@@ -37,8 +35,7 @@ export class ListAuditEventsQueryDto extends PaginationQueryDto {
     description: 'At or after this time.',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
-  @Transform(toIso)
+  @IsRfc3339()
   since?: string;
 
   @ApiPropertyOptional({
@@ -46,8 +43,7 @@ export class ListAuditEventsQueryDto extends PaginationQueryDto {
     description: 'At or before this time.',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
-  @Transform(toIso)
+  @IsRfc3339()
   until?: string;
 }
 

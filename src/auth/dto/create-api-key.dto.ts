@@ -5,21 +5,26 @@ import {
   ArrayUnique,
   IsArray,
   IsEnum,
-  IsISO8601,
   IsOptional,
   IsString,
   Length,
   Matches,
 } from 'class-validator';
 import { SLUG_PATTERN } from '../../common/slug';
+import { IsRfc3339, IsSingleLine, SINGLE_LINE_DOC } from '../../common/validation';
 import { Permission } from '../permission.enum';
 
 const ENVIRONMENT_OR_ALL = new RegExp(`^\\*$|${SLUG_PATTERN.source}`);
 
 export class CreateApiKeyDto {
-  /** A name that says who or what uses the key. */
-  @ApiProperty({ example: 'github-actions-payments', minLength: 1, maxLength: 100 })
+  @ApiProperty({
+    example: 'github-actions-payments',
+    minLength: 1,
+    maxLength: 100,
+    description: `A name that says who or what uses the key, unique among keys not revoked. ${SINGLE_LINE_DOC}`,
+  })
   @IsString()
+  @IsSingleLine()
   @Length(1, 100)
   name: string;
 
@@ -52,9 +57,10 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({
     example: '2027-01-01T00:00:00.000Z',
-    description: 'When the key stops working.',
+    format: 'date-time',
+    description: 'When the key stops working: an RFC 3339 date-time (`Z` or an offset).',
   })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339()
   expires_at?: string;
 }

@@ -72,7 +72,7 @@ export function sendError(request: Request, response: Response, exception: unkno
     const detail = exception instanceof Error ? exception.stack : String(exception);
     logger.error(`request ${requestId} failed: ${detail}`);
   }
-  response.locals.errorCode = error.code;
+  noteErrorCode(response, error.code);
   if (response.headersSent) {
     response.end();
     return;
@@ -88,8 +88,13 @@ export function sendError(request: Request, response: Response, exception: unkno
 }
 
 /** The error code a response was answered with, if it was an error. */
-export function errorCodeOf(response: Response): ErrorCode | undefined {
-  return (response.locals as { errorCode?: ErrorCode }).errorCode;
+export function errorCodeOf(response: Response): string | undefined {
+  return (response.locals as { errorCode?: string }).errorCode;
+}
+
+/** Says which error code a response answers with (an error replayed from its body names its own). */
+export function noteErrorCode(response: Response, code: string): void {
+  (response.locals as { errorCode?: string }).errorCode = code;
 }
 
 /** Catches everything thrown inside Nest's pipeline and answers with {@link sendError}. */

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { SLUG_MESSAGE, SLUG_PATTERN } from '../../common/slug';
+import { IsSingleLine, SINGLE_LINE_DOC } from '../../common/validation';
 
 export class CreateDeploymentDto {
   /** The service to deploy. */
@@ -24,9 +25,14 @@ export class CreateDeploymentDto {
   @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE('environment') })
   environment: string;
 
-  @ApiPropertyOptional({ example: 'Release 1.4.2: faster checkout', maxLength: 2000 })
+  @ApiPropertyOptional({
+    example: 'Release 1.4.2: faster checkout',
+    maxLength: 2000,
+    description: SINGLE_LINE_DOC,
+  })
   @IsOptional()
   @IsString()
+  @IsSingleLine()
   @Length(0, 2000)
   description?: string;
 }

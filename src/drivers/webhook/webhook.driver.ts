@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Type } from 'class-transformer';
 import { Equals, IsInt, IsOptional, IsUrl, Matches, Max, Min } from 'class-validator';
+import { withoutQueryValues } from '../../common/urls';
 import { OperationFailure } from '../../operations/operation-handler';
 import { DeploymentJob, Driver, DriverRun } from '../driver';
 import { HasNoCredentials } from '../settings-validators';
@@ -129,6 +130,5 @@ function describeFetchError(error: unknown): string {
  */
 export function redactUrl(raw: string): string {
   const url = new URL(raw);
-  const query = [...url.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=***`);
-  return `${url.origin}${url.pathname}${query.length > 0 ? `?${query.join('&')}` : ''}`;
+  return withoutQueryValues(`${url.origin}${url.pathname}${url.search}`);
 }

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsEnum, IsOptional, IsString, Length } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination';
+import { IsSingleLine } from '../../common/validation';
 import { OperationStatus } from '../operation.entity';
 
 export class ListOperationsQueryDto extends PaginationQueryDto {
@@ -14,6 +15,7 @@ export class ListOperationsQueryDto extends PaginationQueryDto {
   @ApiPropertyOptional({ example: 'deployment.rollout' })
   @IsOptional()
   @IsString()
+  @IsSingleLine()
   @Length(1, 64)
   type?: string;
 }
