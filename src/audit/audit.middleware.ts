@@ -1,7 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal } from '../auth/principal';
-import { onAnswer } from '../common/answer';
+import { Answer, onAnswer } from '../common/answer';
 import { requestIdOf } from '../common/request-context';
 import { matchedRoute, pathOf } from '../common/route';
 import { errorCodeOf } from '../common/errors/all-exceptions.filter';
@@ -41,9 +41,9 @@ type AuditedRequest = NotedRequest & { principal?: Principal };
  * What a POST created, as its answer names it: the deployment (also for /async, whose body is the
  * operation), or the key.
  */
-function createdBy(answer: Buffer | undefined): string | undefined {
+function createdBy(answer: Answer | undefined): string | undefined {
   try {
-    const body = JSON.parse(answer?.toString('utf8') ?? '') as {
+    const body = JSON.parse(answer?.text() ?? '') as {
       id?: unknown;
       deployment_id?: unknown;
     };
@@ -61,12 +61,12 @@ export class AuditMiddleware implements NestMiddleware {
 
   use(req: AuditedRequest, res: Response, next: NextFunction): void {
     const mutating = MUTATING.has(req.method);
-    let answer: Buffer | undefined;
+    let answer: Answer | undefined;
     if (mutating) {
       attachAuditNote(req);
       // What a POST created is named in its answer, however that is sent.
-      onAnswer(res, ({ body }) => {
-        answer = body;
+      onAnswer(res, (answered) => {
+        answer = answered;
       });
     }
     res.once('finish', () => {

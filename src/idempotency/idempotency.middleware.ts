@@ -102,11 +102,11 @@ function worthKeeping(status: number): boolean {
  * What to keep of an answer. An API key's secret is shown once and never stored, so a replayed
  * key creation omits it.
  */
-function storable(res: Response, { status, body }: Answer) {
+function storable(res: Response, answer: Answer) {
   const type = header(res, 'Content-Type') ?? null;
-  const text = body.toString('utf8');
+  const text = answer.text();
   return {
-    responseStatus: status,
+    responseStatus: answer.status,
     responseBody: isJson(type ?? undefined)
       ? JSON.stringify(JSON.parse(text), (field, value: unknown) =>
           field === 'secret' ? undefined : value,
