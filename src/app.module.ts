@@ -28,8 +28,8 @@ export class AppModule {
         AuditModule,
         IdempotencyModule,
         OperationsModule.forRoot(config),
-        DeploymentsModule,
-        HealthModule,
+        DeploymentsModule.forRoot(config),
+        HealthModule.forRoot(config),
       ],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
 import { AuditEvent } from './audit-event.entity';
 import { AuditController } from './audit.controller';
 import { AuditMiddleware } from './audit.middleware';
@@ -7,7 +8,7 @@ import { AuditService } from './audit.service';
 
 /** The audit log: written for every mutating or refused request, read at `GET /api/v1/audit-events`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent])],
+  imports: [TypeOrmModule.forFeature([AuditEvent]), DatabaseModule],
   controllers: [AuditController],
   providers: [AuditService],
 })

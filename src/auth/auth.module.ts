@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeysService } from './api-keys.service';
@@ -13,7 +14,7 @@ import { AppConfig } from '../config/app-config';
 import { redisConnection } from '../common/redis';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKey]), DiscoveryModule],
+  imports: [TypeOrmModule.forFeature([ApiKey]), DatabaseModule, DiscoveryModule],
   controllers: [AuthController],
   providers: [
     ApiKeysService,

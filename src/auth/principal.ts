@@ -1,10 +1,9 @@
 import { ApiError } from '../common/errors/api-error';
+import type { Caller } from '../common/request-context';
 import { ALL_ENVIRONMENTS, Permission } from './permission.enum';
 
 /** The caller of a request: the API key it authenticated with. */
-export interface Principal {
-  keyId: string;
-  name: string;
+export interface Principal extends Caller {
   prefix: string;
   permissions: Permission[];
   environments: string[];

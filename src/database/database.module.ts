@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { Database } from './database';
@@ -58,7 +58,6 @@ export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   };
 }
 
-@Global()
 @Module({
   imports: [TypeOrmModule.forRootAsync({ inject: [AppConfig], useFactory: typeOrmOptions })],
   providers: [Database],

@@ -1,6 +1,10 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config/app-config';
+import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { ObservabilityModule } from '../observability/observability.module';
+import { OperationsModule } from '../operations/operations.module';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
 import { DeploymentRollbackService } from './deployment-rollback.service';
@@ -8,9 +12,20 @@ import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 
-@Module({
-  imports: [TypeOrmModule.forFeature([Deployment, DeploymentEvent]), DriversModule],
-  controllers: [DeploymentsController],
-  providers: [DeploymentsService, DeploymentRollbackService, DeploymentOperationsHandler],
-})
-export class DeploymentsModule {}
+@Module({})
+export class DeploymentsModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: DeploymentsModule,
+      imports: [
+        TypeOrmModule.forFeature([Deployment, DeploymentEvent]),
+        DatabaseModule,
+        ObservabilityModule,
+        DriversModule,
+        OperationsModule.forRoot(config),
+      ],
+      controllers: [DeploymentsController],
+      providers: [DeploymentsService, DeploymentRollbackService, DeploymentOperationsHandler],
+    };
+  }
+}

@@ -5,7 +5,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '../auth/auth.decorators';
 import { ApiError } from '../common/errors/api-error';
 import { AppConfig } from '../config/app-config';
-import { Metrics } from './metrics';
+import { Metrics } from '../observability/metrics';
 
 /** Prometheus scrape endpoint; needs `Authorization: Bearer <FLIGHTDECK_METRICS_TOKEN>` when that is set. */
 @ApiExcludeController()

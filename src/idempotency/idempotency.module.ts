@@ -1,5 +1,6 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
 import { AuthModule } from '../auth/auth.module';
 import { IdempotencyRecord } from './idempotency-record.entity';
 import { IdempotencyMiddleware } from './idempotency.middleware';
@@ -7,7 +8,7 @@ import { IdempotencyService } from './idempotency.service';
 
 /** `Idempotency-Key` on every POST, kept in the database so it holds across replicas. */
 @Module({
-  imports: [TypeOrmModule.forFeature([IdempotencyRecord]), AuthModule],
+  imports: [TypeOrmModule.forFeature([IdempotencyRecord]), DatabaseModule, AuthModule],
   providers: [IdempotencyService],
 })
 export class IdempotencyModule implements NestModule {

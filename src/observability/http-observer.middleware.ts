@@ -1,8 +1,7 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Response } from 'express';
 import { PinoLogger } from 'nestjs-pino';
-import type { Principal } from '../auth/principal';
-import { requestIdOf } from '../common/request-context';
+import { type CallerRequest, requestIdOf } from '../common/request-context';
 import { matchedRoute } from '../common/route';
 import { withoutQueryValues } from '../common/urls';
 import { Metrics } from './metrics';
@@ -19,7 +18,7 @@ export class HttpObserverMiddleware implements NestMiddleware {
     private readonly log: PinoLogger,
   ) {}
 
-  use(req: Request & { principal?: Principal }, res: Response, next: NextFunction): void {
+  use(req: CallerRequest, res: Response, next: NextFunction): void {
     const started = performance.now();
     // 'close' comes after 'finish' for an answer sent, or alone when the client left first.
     res.once('close', () => {

@@ -1,15 +1,14 @@
-import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { HttpObserverMiddleware } from './http-observer.middleware';
 import { AppLogger, logFormat, prettyLines } from './logging';
 import { Metrics } from './metrics';
-import { MetricsController } from './metrics.controller';
 
 /**
- * Logs (one line per request; JSON, or readable lines on a terminal) and Prometheus metrics.
+ * Logs (one line per request; JSON, or readable lines on a terminal) and Prometheus metrics
+ * (scraped at `GET /metrics`, in health/).
  */
-@Global()
 @Module({
   imports: [
     LoggerModule.forRootAsync({
@@ -41,7 +40,6 @@ import { MetricsController } from './metrics.controller';
       },
     }),
   ],
-  controllers: [MetricsController],
   providers: [Metrics, AppLogger],
   exports: [Metrics, AppLogger],
 })

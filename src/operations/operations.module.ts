@@ -2,7 +2,9 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
+import { DatabaseModule } from '../database/database.module';
 import { Metrics } from '../observability/metrics';
+import { ObservabilityModule } from '../observability/observability.module';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationLogLine } from './operation-log-line.entity';
 import { OperationLogs } from './operation-logs';
@@ -21,6 +23,8 @@ import {
 import { OperationsService } from './operations.service';
 import { redisConnection } from '../common/redis';
 
+const engines = new WeakMap<AppConfig, DynamicModule>();
+
 /** A generic engine for long-running work; it knows nothing about what the work is. */
 @Module({})
 export class OperationsModule implements OnApplicationBootstrap {
@@ -31,8 +35,17 @@ export class OperationsModule implements OnApplicationBootstrap {
     private readonly metrics: Metrics,
   ) {}
 
-  /** In-process by default; through BullMQ on Redis when `REDIS_URL` is set. */
+  /**
+   * In-process by default; through BullMQ on Redis when `REDIS_URL` is set. The same settings give
+   * the same module, so the modules that import it share one engine.
+   */
   static forRoot(config: AppConfig): DynamicModule {
+    let module = engines.get(config);
+    if (!module) engines.set(config, (module = OperationsModule.build(config)));
+    return module;
+  }
+
+  private static build(config: AppConfig): DynamicModule {
     const distributed = config.redisUrl
       ? {
           imports: [
@@ -53,8 +66,12 @@ export class OperationsModule implements OnApplicationBootstrap {
         };
     return {
       module: OperationsModule,
-      global: true,
-      imports: [TypeOrmModule.forFeature([Operation, OperationLogLine]), ...distributed.imports],
+      imports: [
+        TypeOrmModule.forFeature([Operation, OperationLogLine]),
+        DatabaseModule,
+        ObservabilityModule,
+        ...distributed.imports,
+      ],
       controllers: [OperationsController],
       providers: [
         OperationHandlerRegistry,
