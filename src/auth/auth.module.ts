@@ -1,8 +1,9 @@
 import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { RoutePermissionsCheck } from './route-permissions.check';
@@ -14,7 +15,7 @@ import { redisConnection } from '../common/redis';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([ApiKey]),
+    DatabaseModule.forFeature([ApiKey]),
     DiscoveryModule,
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
@@ -31,6 +32,7 @@ import { redisConnection } from '../common/redis';
   ],
   controllers: [AuthController],
   providers: [
+    ApiKeysRepository,
     ApiKeysService,
     RoutePermissionsCheck,
     // Rate limiting comes first, so failed authentication attempts are limited too.

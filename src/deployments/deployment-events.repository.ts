@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '../database/database';
+import { EntityTable } from '../database/entity-table';
+import { DeploymentEvent } from './deployment-event.entity';
+
+/** The `deployment_events` table: every status a deployment went through. */
+@Injectable()
+export class DeploymentEventsRepository {
+  private readonly table: EntityTable<DeploymentEvent>;
+
+  constructor(db: Database) {
+    this.table = db.table(DeploymentEvent);
+  }
+
+  insert(event: Omit<DeploymentEvent, 'id'>): Promise<void> {
+    return this.table.insert(event);
+  }
+
+  /** A deployment's events, oldest first. */
+  historyOf(deploymentId: string): Promise<DeploymentEvent[]> {
+    return this.table.find({ where: { deploymentId }, order: [['id', 'ASC']] });
+  }
+}
