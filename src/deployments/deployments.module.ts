@@ -1,16 +1,24 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
 import { DeploymentEvent } from './deployment-event.entity';
+import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
 import { DeploymentRollbackService } from './deployment-rollback.service';
 import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
+import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Deployment, DeploymentEvent]), DriversModule],
+  imports: [DatabaseModule.forFeature([Deployment, DeploymentEvent]), DriversModule],
   controllers: [DeploymentsController],
-  providers: [DeploymentsService, DeploymentRollbackService, DeploymentOperationsHandler],
+  providers: [
+    DeploymentsRepository,
+    DeploymentEventsRepository,
+    DeploymentsService,
+    DeploymentRollbackService,
+    DeploymentOperationsHandler,
+  ],
 })
 export class DeploymentsModule {}
