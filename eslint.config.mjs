@@ -44,6 +44,41 @@ export default tseslint.config(
     },
   },
   {
+    // One path to the database: only repositories (and the database layer, entities and
+    // migrations) reach TypeORM, EntityTable or SQL. Services open transactions through Database.
+    files: ['src/**/*.ts'],
+    ignores: [
+      'src/**/*.repository.ts',
+      'src/**/*.entity.ts',
+      'src/database/**',
+      'src/**/*.spec.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['typeorm', '@nestjs/typeorm'].map((name) => ({
+            name,
+            message:
+              'Only repositories (*.repository.ts) and src/database/ use TypeORM; call a repository method.',
+          })),
+          patterns: [
+            {
+              group: ['typeorm/*', '@nestjs/typeorm/*'],
+              message:
+                'Only repositories (*.repository.ts) and src/database/ use TypeORM; call a repository method.',
+            },
+            {
+              group: ['**/database/entity-table'],
+              message:
+                'Only repositories (*.repository.ts) use EntityTable; call a repository method.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'src/**/*.spec.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import { NEWEST_FIRST } from '../src/common/pagination';
 import { Database, isUniqueViolation } from '../src/database/database';
 import { EntityTable, Where } from '../src/database/entity-table';
 import { Deployment, DeploymentStatus } from '../src/deployments/deployment.entity';
 import { Operation, OperationStatus } from '../src/operations/operation.entity';
+import { deploymentRow } from './factories/deployments';
 import { startTestApp, TestApp } from './helpers/test-app';
 import { createTestDatabase } from './helpers/test-database';
 
@@ -59,24 +59,8 @@ function operation(overrides: Partial<Operation> = {}): Operation {
   });
 }
 
-function deployment(overrides: Partial<Deployment> = {}): Deployment {
-  return Object.assign(new Deployment(), {
-    id: randomUUID(),
-    service: `svc-${randomBytes(4).toString('hex')}`,
-    version: '1.0.0',
-    environment: 'staging',
-    status: DeploymentStatus.Successful,
-    description: null,
-    createdBy: 'admin',
-    createdByKeyId: randomUUID(),
-    createdAt: at(0),
-    startedAt: null,
-    finishedAt: null,
-    operationId: randomUUID(),
-    rollbackOf: null,
-    ...overrides,
-  });
-}
+const deployment = (overrides: Partial<Deployment> = {}): Deployment =>
+  deploymentRow({ createdAt: at(0), ...overrides });
 
 describe('EntityTable (e2e)', () => {
   let t: TestApp;
@@ -96,8 +80,8 @@ describe('EntityTable (e2e)', () => {
   });
 
   const insertOperations = (rows: Array<Partial<Operation>>): Promise<void> =>
-    db.transaction(async (manager) => {
-      for (const row of rows) await operations.insert(manager, row);
+    db.transaction(async () => {
+      for (const row of rows) await operations.insert(row);
     });
 
   /** `count` rows of one scope, three to a `createdAt`, inserted oldest first; and their list order. */
@@ -141,9 +125,9 @@ describe('EntityTable (e2e)', () => {
       delete defaults.progress;
       delete defaults.cancelRequested;
 
-      const seenInside = await db.transaction(async (manager) => {
-        for (const row of [full, empty, nulls, defaults]) await operations.insert(manager, row);
-        return operations.findOne({ id: full.id }, manager);
+      const seenInside = await db.transaction(async () => {
+        for (const row of [full, empty, nulls, defaults]) await operations.insert(row);
+        return operations.findOne({ id: full.id });
       });
 
       expect(seenInside).toStrictEqual(full);
@@ -166,7 +150,7 @@ describe('EntityTable (e2e)', () => {
         cancelRequested: true,
         runnerId: 'runner-2',
       });
-      await db.transaction((manager) => manager.insert(Operation, row));
+      await db.transaction(() => t.dataSource.getRepository(Operation).insert(row));
 
       expect(await operations.findOne({ id: row.id })).toStrictEqual(row);
     });
@@ -182,9 +166,9 @@ describe('EntityTable (e2e)', () => {
         finishedAt: at(12),
         rollbackOf: first.id,
       });
-      await db.transaction(async (manager) => {
-        await deployments.insert(manager, first);
-        await deployments.insert(manager, rollback);
+      await db.transaction(async () => {
+        await deployments.insert(first);
+        await deployments.insert(rollback);
       });
 
       expect(await deployments.findOne({ id: first.id })).toStrictEqual(first);
@@ -205,7 +189,7 @@ describe('EntityTable (e2e)', () => {
 
       expect(await operations.findOne({ id: row.id })).toStrictEqual(row);
       expect(await operations.find({ where: { scope: row.scope } })).toStrictEqual([row]);
-      expect(await db.transaction((m) => operations.findOne({ id: row.id }, m))).toStrictEqual(row);
+      expect(await db.transaction(() => operations.findOne({ id: row.id }))).toStrictEqual(row);
     });
 
     it('should answer null for an id that is not there', async () => {
@@ -223,18 +207,16 @@ describe('EntityTable (e2e)', () => {
       const missing = randomUUID();
       const asked = [...rows, ...rows].map((row) => row.id); // each twice
       asked.splice(5, 0, missing);
-      // The statements that reach the database (PostgreSQL's pool; SQLite has no round trip).
-      const pool = (t.dataSource.driver as { master?: { query: (...args: never[]) => unknown } })
-        .master;
-      const statements = pool ? jest.spyOn(pool, 'query') : undefined;
+      // The statements that reach the database (SQLite has no round trip to share).
+      const statements = jest.spyOn(db, 'read');
 
       const answers = await Promise.all(asked.map((id) => operations.findOne({ id })));
 
       expect(answers).toStrictEqual(
         asked.map((id) => (id === missing ? null : rows.find((row) => row.id === id))),
       );
-      if (statements) expect(statements).toHaveBeenCalledTimes(1);
-      statements?.mockRestore();
+      expect(statements).toHaveBeenCalledTimes(db.dialect === 'postgres' ? 1 : asked.length);
+      statements.mockRestore();
       // Each caller gets its own entity: changing one changes no other answer.
       answers[0]!.message = 'changed by its reader';
       expect(answers[13]).toStrictEqual(rows[0]);
@@ -248,7 +230,7 @@ describe('EntityTable (e2e)', () => {
       await new Promise((resolve) => setImmediate(resolve)); // the first read has left
       const second = operations.findOne({ id: b.id });
       const changed = db
-        .transaction((manager) => operations.update(manager, { id: c.id }, { message: 'changed' }))
+        .transaction(() => operations.update({ id: c.id }, { message: 'changed' }))
         .then(() => operations.findOne({ id: c.id }));
 
       expect(await Promise.all([first, second, changed])).toStrictEqual([
@@ -263,9 +245,9 @@ describe('EntityTable (e2e)', () => {
       let seenInside: Operation[] = [];
 
       await expect(
-        db.transaction(async (manager) => {
-          await operations.insert(manager, row);
-          seenInside = await operations.find({ where: { scope: row.scope } }, manager);
+        db.transaction(async () => {
+          await operations.insert(row);
+          seenInside = await operations.find({ where: { scope: row.scope } });
           throw new Error('changed my mind');
         }),
       ).rejects.toThrow('changed my mind');
@@ -278,8 +260,8 @@ describe('EntityTable (e2e)', () => {
       const row = operation({ scope: uniqueScope() });
 
       await expect(
-        db.transaction(async (manager) => {
-          await operations.insert(manager, row);
+        db.transaction(async () => {
+          await operations.insert(row);
           throw new Error('changed my mind');
         }),
       ).rejects.toThrow('changed my mind');
@@ -566,10 +548,10 @@ describe('EntityTable (e2e)', () => {
     it('should count deployments too', async () => {
       const service = `svc-${randomBytes(4).toString('hex')}`;
       const first = deployment({ service });
-      await db.transaction(async (manager) => {
-        await deployments.insert(manager, first);
-        await deployments.insert(manager, deployment({ service, rollbackOf: first.id }));
-        await deployments.insert(manager, deployment({ service, environment: 'production' }));
+      await db.transaction(async () => {
+        await deployments.insert(first);
+        await deployments.insert(deployment({ service, rollbackOf: first.id }));
+        await deployments.insert(deployment({ service, environment: 'production' }));
       });
 
       expect(await deployments.count({ service })).toBe(3);
@@ -595,11 +577,11 @@ describe('EntityTable (e2e)', () => {
       where: Where<Operation>,
       changes: Partial<Operation>,
     ): Promise<{ changed: number; seen: Operation | null }> =>
-      db.transaction(async (manager: EntityManager) => {
-        const returned = await operations.update(manager, where, changes);
+      db.transaction(async () => {
+        const returned = await operations.update(where, changes);
         // Only the id: `where` may have changed with the row.
         const id = typeof where.id === 'string' ? where.id : undefined;
-        const seen = id ? await operations.findOne({ id }, manager) : null;
+        const seen = id ? await operations.findOne({ id }) : null;
         // What update answers is each changed row as it is now (none when nothing matched).
         if (seen) expect(returned).toStrictEqual(returned.length > 0 ? [seen] : []);
         return { changed: returned.length, seen };
@@ -723,14 +705,13 @@ describe('EntityTable (e2e)', () => {
     it('should update a deployment by its nullable columns', async () => {
       const first = deployment();
       const rollback = deployment({ service: first.service, rollbackOf: first.id });
-      await db.transaction(async (manager) => {
-        await deployments.insert(manager, first);
-        await deployments.insert(manager, rollback);
+      await db.transaction(async () => {
+        await deployments.insert(first);
+        await deployments.insert(rollback);
       });
 
-      const changed = await db.transaction((manager) =>
+      const changed = await db.transaction(() =>
         deployments.update(
-          manager,
           { service: first.service, rollbackOf: null },
           { status: DeploymentStatus.RolledBack, description: 'rolled back', finishedAt: at(9) },
         ),
@@ -753,12 +734,12 @@ describe('EntityTable (e2e)', () => {
       await insertOperations([op]);
       const loose = operation({ scope: op.scope });
 
-      await expect(operations.insert(t.dataSource.manager, loose)).rejects.toThrow(
-        'EntityTable writes run inside a transaction',
+      await expect(operations.insert(loose)).rejects.toThrow(
+        'writes run inside Database.transaction',
       );
-      await expect(
-        operations.update(t.dataSource.manager, { id: op.id }, { message: 'outside' }),
-      ).rejects.toThrow('EntityTable writes run inside a transaction');
+      await expect(operations.update({ id: op.id }, { message: 'outside' })).rejects.toThrow(
+        'writes run inside Database.transaction',
+      );
 
       expect(await operations.findOne({ id: loose.id })).toBeNull();
       expect(await operations.findOne({ id: op.id })).toStrictEqual(op);
@@ -770,14 +751,14 @@ describe('EntityTable (e2e)', () => {
       const duplicate = operation({ scope, id: rows[0].id });
 
       const outcomes = await Promise.allSettled([
-        ...rows.map((row) => db.transaction((m) => operations.insert(m, row))),
-        db.transaction(async (m) => {
-          await operations.insert(m, operation({ scope, message: 'undone' }));
+        ...rows.map((row) => db.transaction(() => operations.insert(row))),
+        db.transaction(async () => {
+          await operations.insert(operation({ scope, message: 'undone' }));
           throw new Error('changed my mind');
         }),
-        db.transaction((m) => operations.insert(m, duplicate)),
-        db.transaction(async (m) => {
-          await operations.insert(m, operation({ scope, message: 'kept' }));
+        db.transaction(() => operations.insert(duplicate)),
+        db.transaction(async () => {
+          await operations.insert(operation({ scope, message: 'kept' }));
           return 'answered';
         }),
       ]);
@@ -803,13 +784,13 @@ describe('EntityTable (e2e)', () => {
       const undone = operation({ scope });
       const alsoKept = operation({ scope });
 
-      const outcomes = await db.transaction(async (manager) => {
-        await operations.insert(manager, kept);
-        const failed = await db.savepoint(manager, async () => {
-          await operations.insert(manager, undone);
-          await operations.insert(manager, { ...kept }); // the same id again: refused
+      const outcomes = await db.transaction(async () => {
+        await operations.insert(kept);
+        const failed = await db.savepoint(async () => {
+          await operations.insert(undone);
+          await operations.insert({ ...kept }); // the same id again: refused
         });
-        const succeeded = await db.savepoint(manager, () => operations.insert(manager, alsoKept));
+        const succeeded = await db.savepoint(() => operations.insert(alsoKept));
         return { failed: failed.ok, succeeded: succeeded.ok };
       });
 
@@ -824,9 +805,9 @@ describe('EntityTable (e2e)', () => {
       await insertOperations([op]);
 
       await expect(
-        db.transaction((m) => operations.update(m, { id: undefined }, { message: 'all' })),
+        db.transaction(() => operations.update({ id: undefined }, { message: 'all' })),
       ).rejects.toThrow('Operation: a condition is required');
-      await expect(db.transaction((m) => operations.update(m, { id: op.id }, {}))).rejects.toThrow(
+      await expect(db.transaction(() => operations.update({ id: op.id }, {}))).rejects.toThrow(
         'Operation: an update needs a change',
       );
       await expect(operations.findOne({ id: undefined })).rejects.toThrow(

@@ -1,23 +1,11 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import {
-  And,
-  Equal,
-  FindOperator,
-  FindOptionsWhere,
-  In,
-  LessThan,
-  LessThanOrEqual,
-  MoreThanOrEqual,
-  Repository,
-} from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { Principal, visibleEnvironments } from '../auth/principal';
 import { ListPaging } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
-import { EntityTable } from '../database/entity-table';
 import { AuditEvent } from './audit-event.entity';
+import { AuditEventsRepository } from './audit-events.repository';
 import { AuditEventListResponseDto, ListAuditEventsQueryDto } from './dto/audit-event.dto';
 
 const PAGES = new ListPaging<AuditEvent>('audit-events', (e) => [e.at, e.id]);
@@ -30,18 +18,15 @@ export type AuditEntry = Omit<AuditEvent, 'id' | 'at' | 'outcome'>;
 @Injectable()
 export class AuditService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Audit');
-  private readonly table: EntityTable<AuditEvent>;
   /** Entries waiting for the next batch. */
   private queue: AuditEvent[] = [];
   /** The batches being written; shutdown waits for it so the last requests are recorded too. */
   private writing?: Promise<void>;
 
   constructor(
-    @InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>,
+    private readonly events: AuditEventsRepository,
     private readonly db: Database,
-  ) {
-    this.table = db.table(AuditEvent);
-  }
+  ) {}
 
   /**
    * Writes an entry in the background; a failure is logged, never turned into the caller's error.
@@ -83,9 +68,7 @@ export class AuditService implements BeforeApplicationShutdown {
   /** Writes the events in one transaction; answers the error if it failed. */
   private async insert(events: AuditEvent[]): Promise<Error | undefined> {
     try {
-      await this.db.transaction(async (manager) => {
-        for (const event of events) await this.table.insert(manager, event);
-      });
+      await this.db.transaction(() => this.events.insertAll(events));
       return undefined;
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
@@ -105,32 +88,16 @@ export class AuditService implements BeforeApplicationShutdown {
     query: ListAuditEventsQueryDto,
   ): Promise<AuditEventListResponseDto> {
     const environments = visibleEnvironments(principal);
-    const window = PAGES.window(query);
-    const within = [
-      ...(query.since ? [MoreThanOrEqual(query.since)] : []),
-      ...(query.until ? [LessThanOrEqual(query.until)] : []),
-    ];
-    const filters: FindOptionsWhere<AuditEvent> = {
-      ...(query.actor_key_id ? { actorKeyId: query.actor_key_id } : {}),
-      ...(query.action ? { action: query.action } : {}),
-      ...(query.target_id ? { targetId: query.target_id } : {}),
-      ...(query.outcome ? { outcome: query.outcome } : {}),
-      ...(environments ? { environment: In(environments) } : {}),
+    const filter = {
+      actorKeyId: query.actor_key_id || undefined,
+      action: query.action || undefined,
+      targetId: query.target_id || undefined,
+      outcome: query.outcome || undefined,
+      environment: environments,
+      since: query.since || undefined,
+      until: query.until || undefined,
     };
-    const at = (...bounds: Array<FindOperator<string>>) =>
-      bounds.length === 0 ? {} : { at: bounds.length === 1 ? bounds[0] : And(...bounds) };
-    // After a cursor: earlier than its event, or as early with a smaller id (newest first).
-    const where: Array<FindOptionsWhere<AuditEvent>> = window.after
-      ? [
-          { ...filters, ...at(...within, LessThan(window.after[0])) },
-          { ...filters, ...at(...within, Equal(window.after[0])), id: LessThan(window.after[1]) },
-        ]
-      : [{ ...filters, ...at(...within) }];
-    const order = { at: 'DESC', id: 'DESC' } as const;
-    const [rows, total] = await Promise.all([
-      this.events.find({ where, order, take: window.limit, skip: window.offset }),
-      window.after ? undefined : this.events.count({ where }),
-    ]);
+    const { rows, total } = await this.events.pageNewestFirst(filter, PAGES.window(query));
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return {
       audit_events: shown.map((e) => ({

@@ -1,7 +1,6 @@
 import { Controller, INestApplication } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError } from '../common/errors/api-error';
@@ -12,6 +11,7 @@ import { Database } from '../database/database';
 import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { Public, RequirePermissions } from './auth.decorators';
 import { Permission } from './permission.enum';
@@ -112,9 +112,9 @@ describe('ApiKeyGuard', () => {
           }),
         ),
         DatabaseModule,
-        TypeOrmModule.forFeature([ApiKey]),
+        DatabaseModule.forFeature([ApiKey]),
       ],
-      providers: [ApiKeysService, ApiKeyGuard],
+      providers: [ApiKeysRepository, ApiKeysService, ApiKeyGuard],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();

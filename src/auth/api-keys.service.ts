@@ -1,7 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
-import { In, IsNull, LessThanOrEqual, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging, PaginationQueryDto, Position } from '../common/pagination';
@@ -9,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { Database, isUniqueViolation } from '../database/database';
 import { nowIso } from '../database/columns';
 import { ApiKey } from './api-key.entity';
+import { ApiKeysRepository } from './api-keys.repository';
 import {
   ApiKeyListResponseDto,
   ApiKeyResponseDto,
@@ -51,7 +50,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   });
 
   constructor(
-    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly keys: ApiKeysRepository,
     private readonly db: Database,
     private readonly config: AppConfig,
   ) {}
@@ -149,7 +148,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   async list(principal: Principal, query: PaginationQueryDto): Promise<ApiKeyListResponseDto> {
     const window = PAGES.window(query);
-    const visible = (await this.keys.find())
+    const visible = (await this.keys.listAll())
       .filter((key) => isWithinScope(principal, key))
       .sort((a, b) => compareNewestFirst(byCreation(a), byCreation(b)));
     const after = window.after;
@@ -168,23 +167,20 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * caller that may revoke the key may revoke all of them.
    */
   async revoke(principal: Principal, id: string): Promise<void> {
-    const hashes = await this.db.transaction(async (manager) => {
-      const key = await manager.findOneBy(ApiKey, { id });
+    const hashes = await this.db.transaction(async () => {
+      const key = await this.keys.findById(id);
       // Out of the caller's environments it is as if it did not exist, as everywhere else.
       if (!key || !isWithinScope(principal, key)) throw ApiError.notFound('API key', id);
       assertCanManage(principal, 'revoke', key);
       if (key.revokedAt) return [];
       const revokedAt = nowIso();
       // The key's own row first: a key being created by it (which locks this row) is then seen below.
-      await manager.update(ApiKey, { id }, { revokedAt });
+      await this.keys.revoke([id], revokedAt);
       const revoked = [key];
       for (let made = [key.id]; made.length > 0;) {
-        const children = await manager.findBy(ApiKey, {
-          createdByKeyId: In(made),
-          revokedAt: IsNull(),
-        });
+        const children = await this.keys.findActiveCreatedBy(made);
         made = children.map((child) => child.id);
-        if (made.length > 0) await manager.update(ApiKey, { id: In(made) }, { revokedAt });
+        if (made.length > 0) await this.keys.revoke(made, revokedAt);
         revoked.push(...children);
       }
       return revoked.map((k) => k.secretHash);
@@ -202,7 +198,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const cached = this.recent.get(hash);
     if (cached) return cached.known;
     const revocations = this.revocations;
-    const key = await this.keys.findOneBy({ secretHash: hash });
+    const key = await this.keys.findBySecretHash(hash);
     const known = key && {
       key,
       principal: toPrincipal(key),
@@ -239,7 +235,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
           'FLIGHTDECK_ADMIN_KEY is short; use a long random secret (e.g. openssl rand -base64 32)',
         );
       }
-      const existing = await this.keys.findOneBy({ secretHash: hashSecret(secret) });
+      const existing = await this.keys.findBySecretHash(hashSecret(secret));
       if (existing) {
         if (existing.revokedAt) {
           this.logger.warn(
@@ -256,7 +252,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
         } catch (error) {
           if (!isUniqueViolation(error)) throw error;
           // Another replica created it first, or the name is taken: then try the next one.
-          if (await this.keys.existsBy({ secretHash: hashSecret(secret) })) return;
+          if (await this.keys.findBySecretHash(hashSecret(secret))) return;
         }
       }
       throw new Error(
@@ -284,7 +280,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     creator?: Principal,
   ): Promise<ApiKey> {
     const now = nowIso();
-    const key = this.keys.create({
+    const key: ApiKey = Object.assign(new ApiKey(), {
       id: uuidv7(),
       prefix: shownPrefix(secret),
       secretHash: hashSecret(secret),
@@ -295,22 +291,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
       createdByKeyId: null,
       ...fields,
     });
-    const postgres = this.db.dataSource.options.type === 'postgres';
-    await this.db.transaction(async (manager) => {
+    await this.db.transaction(async () => {
       if (creator) {
-        const current = await manager.findOne(ApiKey, {
-          where: { id: creator.keyId },
-          ...(postgres ? { lock: { mode: 'pessimistic_read' } } : {}),
-        });
+        const current = await this.keys.findByIdAndLock(creator.keyId);
         if (!current || current.revokedAt)
           throw ApiError.unauthenticated('API key has been revoked');
       }
-      await manager.update(
-        ApiKey,
-        { name: key.name, revokedAt: IsNull(), expiresAt: LessThanOrEqual(now) },
-        { revokedAt: now },
-      );
-      await manager.insert(ApiKey, key);
+      await this.keys.revokeExpiredNamed(key.name, now);
+      await this.keys.insert(key);
     });
     return key;
   }
@@ -320,7 +308,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     known.lastUsedAtMs = now; // in the cache too, so the next requests do not write again
     const lastUsedAt = new Date(now).toISOString();
     this.db
-      .transaction((manager) => manager.update(ApiKey, { id: known.key.id }, { lastUsedAt }))
+      .transaction(() => this.keys.recordUse(known.key.id, lastUsedAt))
       .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));
   }
 }

@@ -1,9 +1,9 @@
 import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '../database/database.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysService } from './api-keys.service';
 import { AuthController } from './auth.controller';
 import { RoutePermissionsCheck } from './route-permissions.check';
@@ -14,9 +14,10 @@ import { AppConfig } from '../config/app-config';
 import { redisConnection } from '../common/redis';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKey]), DatabaseModule, DiscoveryModule],
+  imports: [DatabaseModule, DatabaseModule.forFeature([ApiKey]), DiscoveryModule],
   controllers: [AuthController],
   providers: [
+    ApiKeysRepository,
     ApiKeysService,
     RoutePermissionsCheck,
     {

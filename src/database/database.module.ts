@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule, TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { Database } from './database';
+import { Database, MAX_POOL_CONNECTIONS } from './database';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema';
 import { OperationLogLines1764000000001 } from './migrations/1764000000001-operation-log-lines';
 import { IdempotencyRecords1764000000002 } from './migrations/1764000000002-idempotency-records';
@@ -11,7 +11,6 @@ import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-event
 import { ApiKeyLineage1764000000004 } from './migrations/1764000000004-api-key-lineage';
 import { AuditEventEnvironment1764000000005 } from './migrations/1764000000005-audit-event-environment';
 import { IdempotencyResponseType1764000000006 } from './migrations/1764000000006-idempotency-response-type';
-import { MAX_POOL_CONNECTIONS } from './entity-table';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -63,4 +62,9 @@ export function typeOrmOptions(config: AppConfig): TypeOrmModuleOptions {
   providers: [Database],
   exports: [Database],
 })
-export class DatabaseModule {}
+export class DatabaseModule {
+  /** Registers a module's entities with the data source (their repositories use `Database.table`). */
+  static forFeature(entities: Array<new () => object>): DynamicModule {
+    return TypeOrmModule.forFeature(entities);
+  }
+}

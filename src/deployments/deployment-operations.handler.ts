@@ -1,5 +1,4 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { DriversService } from '../drivers/drivers.service';
 import { Metrics } from '../observability/metrics';
 import { OperationContext, OperationHandler, StatusChange } from '../operations/operation-handler';
@@ -62,22 +61,18 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
     };
   }
 
-  async onStatusChange(
-    manager: EntityManager,
-    operation: Operation,
-    change: StatusChange,
-  ): Promise<void> {
+  async onStatusChange(operation: Operation, change: StatusChange): Promise<void> {
     const status = DEPLOYMENT_STATUS[change.status];
     if (status === DeploymentStatus.Pending) return;
     const finished = status !== DeploymentStatus.InProgress;
-    await this.deploymentsService.recordStatus(manager, operation.targetId, {
+    await this.deploymentsService.recordStatus(operation.targetId, {
       status,
       message: eventMessage(operation, change),
       at: change.at,
       ...(finished ? { finishedAt: change.at } : { startedAt: change.at }),
     });
     if (status === DeploymentStatus.Successful && operation.type === ROLLBACK_OPERATION) {
-      await this.markRolledBack(manager, operation.targetId, change.at);
+      await this.markRolledBack(operation.targetId, change.at);
     }
     if (finished) {
       const kind = operation.type === ROLLBACK_OPERATION ? 'rollback' : 'rollout';
@@ -86,14 +81,10 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
   }
 
   /** When a rollback succeeds, the deployment it rolled back ends `rolled_back`. */
-  private async markRolledBack(
-    manager: EntityManager,
-    rollbackId: string,
-    at: string,
-  ): Promise<void> {
-    const rollback = await this.deploymentsService.findById(rollbackId, manager);
+  private async markRolledBack(rollbackId: string, at: string): Promise<void> {
+    const rollback = await this.deploymentsService.findById(rollbackId);
     if (!rollback?.rollbackOf) return;
-    await this.deploymentsService.recordStatus(manager, rollback.rollbackOf, {
+    await this.deploymentsService.recordStatus(rollback.rollbackOf, {
       status: DeploymentStatus.RolledBack,
       message: `Rolled back to version ${rollback.version} by deployment ${rollback.id}`,
       at,

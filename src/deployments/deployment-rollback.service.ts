@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import type { AuditNote } from '../audit/audit-note';
 import { assertEnvironmentAllowed, Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
@@ -14,10 +12,7 @@ import { DeploymentsService, ROLLBACK_OPERATION, StartedDeployment } from './dep
  */
 @Injectable()
 export class DeploymentRollbackService {
-  constructor(
-    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
-    private readonly deploymentsService: DeploymentsService,
-  ) {}
+  constructor(private readonly deploymentsService: DeploymentsService) {}
 
   async rollback(
     principal: Principal,
@@ -25,16 +20,17 @@ export class DeploymentRollbackService {
     reason: string | null,
     audit: AuditNote,
   ): Promise<StartedDeployment> {
-    const existing = await this.deployments.findOneBy({ id });
+    const existing = await this.deploymentsService.findById(id);
     if (!existing) throw ApiError.notFound('Deployment', id);
     audit.environment = existing.environment;
     assertEnvironmentAllowed(principal, existing.environment);
-    return this.deploymentsService.start(principal, async (manager) => {
-      const current = await manager.findOneByOrFail(Deployment, { id });
+    return this.deploymentsService.start(principal, async () => {
+      const current = await this.deploymentsService.findById(id);
+      if (!current) throw ApiError.notFound('Deployment', id);
       assertCanBeRolledBack(current);
       // Decided in the transaction that writes the rollback: rolling back an older deployment
       // would deploy something older than what runs now while the newer one stays `successful`.
-      const newest = await this.deploymentsService.currentOf(current, manager);
+      const newest = await this.deploymentsService.currentOf(current);
       if (newest && newest.id !== current.id) {
         throw ApiError.conflict(
           `Deployment ${id} (version ${current.version}) is not the current deployment of ${current.service} ` +
@@ -42,7 +38,7 @@ export class DeploymentRollbackService {
           { current_deployment_id: newest.id, current_version: newest.version },
         );
       }
-      const target = await this.deploymentsService.lastSuccessfulBefore(current, manager);
+      const target = await this.deploymentsService.lastSuccessfulBefore(current);
       if (!target) {
         throw ApiError.conflict(
           `Nothing to roll back to: no successful deployment of ${current.service} to ${current.environment} came before ${id}`,

@@ -1,15 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
 import { DeploymentEvent } from './deployment-event.entity';
+import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
 import { DeploymentRollbackService } from './deployment-rollback.service';
 import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
+import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 
 @Module({})

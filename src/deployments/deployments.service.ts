@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, In, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import {
   assertEnvironmentAllowed,
@@ -9,14 +7,14 @@ import {
   visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
+import { byCreation, ListPaging } from '../common/pagination';
 import { millisecondsBetween, nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
-import { EntityTable } from '../database/entity-table';
 import { Operation } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
-import { DeploymentEvent } from './deployment-event.entity';
+import { DeploymentEventsRepository } from './deployment-events.repository';
 import { Deployment, DeploymentStatus } from './deployment.entity';
+import { DeploymentsRepository } from './deployments.repository';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import {
   DeploymentEventsResponseDto,
@@ -48,18 +46,12 @@ export interface StartedDeployment {
 
 @Injectable()
 export class DeploymentsService {
-  private readonly table: EntityTable<Deployment>;
-  private readonly eventsTable: EntityTable<DeploymentEvent>;
-
   constructor(
-    @InjectRepository(Deployment) private readonly deployments: Repository<Deployment>,
-    @InjectRepository(DeploymentEvent) private readonly events: Repository<DeploymentEvent>,
+    private readonly deployments: DeploymentsRepository,
+    private readonly events: DeploymentEventsRepository,
     private readonly db: Database,
     private readonly operations: OperationsService,
-  ) {
-    this.table = db.table(Deployment);
-    this.eventsTable = db.table(DeploymentEvent);
-  }
+  ) {}
 
   create(principal: Principal, dto: CreateDeploymentDto): Promise<StartedDeployment> {
     assertEnvironmentAllowed(principal, dto.environment);
@@ -77,20 +69,20 @@ export class DeploymentsService {
   }
 
   /**
-   * Writes a pending deployment, its first event and its operation in one transaction, then
-   * dispatches the operation. The database's unique index on running rollouts answers a second
-   * rollout of the same service and environment with 409.
+   * Writes a pending deployment, its first event and its operation in one transaction (`plan`
+   * runs in it too), then dispatches the operation. The database's unique index on running
+   * rollouts answers a second rollout of the same service and environment with 409.
    */
   async start(
     principal: Principal,
-    plan: (manager: EntityManager) => Promise<DeploymentPlan>,
+    plan: () => Promise<DeploymentPlan>,
   ): Promise<StartedDeployment> {
     let planned: DeploymentPlan | undefined;
     try {
-      const started = await this.db.transaction(async (manager) => {
-        planned = await plan(manager);
+      const started = await this.db.transaction(async () => {
+        planned = await plan();
         const now = nowIso();
-        const deployment = manager.create(Deployment, {
+        const deployment: Deployment = Object.assign(new Deployment(), {
           id: uuidv7(),
           service: planned.service,
           version: planned.version,
@@ -105,15 +97,14 @@ export class DeploymentsService {
           operationId: uuidv7(),
           rollbackOf: planned.rollbackOf,
         });
-        await this.table.insert(manager, deployment);
-        await this.eventsTable.insert(manager, {
+        await this.deployments.insert(deployment);
+        await this.events.insert({
           deploymentId: deployment.id,
           status: DeploymentStatus.Pending,
           message: planned.message,
           at: now,
         });
-        const operation = await this.operations.createIn(
-          manager,
+        const operation = await this.operations.create(
           {
             type: planned.operationType,
             target: { type: 'deployment', id: deployment.id },
@@ -133,26 +124,25 @@ export class DeploymentsService {
     }
   }
 
-  /** A deployment by id, in `manager`'s transaction when given. */
-  findById(id: string, manager?: EntityManager): Promise<Deployment | null> {
-    return this.table.findOne({ id }, manager);
+  /** A deployment by id (in the current transaction, if any). */
+  findById(id: string): Promise<Deployment | null> {
+    return this.deployments.findById(id);
   }
 
-  /** Moves a deployment to `status` and records the event, in the caller's transaction. */
+  /** Moves a deployment to `status` and records the event, in the current transaction. */
   async recordStatus(
-    manager: EntityManager,
     id: string,
     change: { status: DeploymentStatus; message: string; at: string } & Partial<
       Pick<Deployment, 'startedAt' | 'finishedAt'>
     >,
   ): Promise<void> {
     const { status, message, at, ...times } = change;
-    await this.table.update(manager, { id }, { status, ...times });
-    await this.eventsTable.insert(manager, { deploymentId: id, status, message, at });
+    await this.deployments.setStatus(id, { status, ...times });
+    await this.events.insert({ deploymentId: id, status, message, at });
   }
 
   async get(principal: Principal, id: string): Promise<Deployment> {
-    const deployment = await this.table.findOne({ id });
+    const deployment = await this.deployments.findById(id);
     if (!deployment || !canAccessEnvironment(principal, deployment.environment)) {
       throw ApiError.notFound('Deployment', id);
     }
@@ -165,7 +155,7 @@ export class DeploymentsService {
   ): Promise<DeploymentListResponseDto> {
     const environments = visibleEnvironments(principal);
     const window = PAGES.window(query);
-    const where = {
+    const filter = {
       service: query.service,
       status: query.status,
       environment:
@@ -174,23 +164,21 @@ export class DeploymentsService {
           ? environments.filter((e) => e === query.environment)
           : (query.environment ?? environments),
     };
-    const { rows, total } = await this.table.findPage({ where, order: NEWEST_FIRST, ...window });
+    const { rows, total } = await this.deployments.pageNewestFirst(filter, window);
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return { deployments: shown.map(toDeploymentResponse), ...page };
   }
 
   async history(principal: Principal, id: string): Promise<DeploymentEventsResponseDto> {
     await this.get(principal, id);
-    const events = await this.events.find({ where: { deploymentId: id }, order: { id: 'ASC' } });
+    const events = await this.events.historyOf(id);
     return { events: events.map((e) => ({ status: e.status, message: e.message, at: e.at })) };
   }
 
   /** The last successful deployment of the same service and environment before `deployment`. */
-  lastSuccessfulBefore(
-    deployment: Deployment,
-    manager?: EntityManager,
-  ): Promise<Deployment | null> {
-    return this.newestSuccessful(deployment, [deployment.createdAt, deployment.id], manager);
+  lastSuccessfulBefore(deployment: Deployment): Promise<Deployment | null> {
+    const { service, environment, createdAt, id } = deployment;
+    return this.deployments.findNewestSuccessful(service, environment, [createdAt, id]);
   }
 
   /**
@@ -198,39 +186,12 @@ export class DeploymentsService {
    * "newest" in the same order `lastSuccessfulBefore` walks back in (creation), so a rollback that
    * succeeded is the current one.
    */
-  currentOf(deployment: Deployment, manager?: EntityManager): Promise<Deployment | null> {
-    return this.newestSuccessful(deployment, undefined, manager);
-  }
-
-  private async newestSuccessful(
-    of: Deployment,
-    after: [string, string] | undefined,
-    manager?: EntityManager,
-  ): Promise<Deployment | null> {
-    const [newest] = await this.table.find(
-      {
-        where: {
-          service: of.service,
-          environment: of.environment,
-          status: DeploymentStatus.Successful,
-        },
-        order: NEWEST_FIRST,
-        after,
-        limit: 1,
-      },
-      manager,
-    );
-    return newest ?? null;
+  currentOf(deployment: Deployment): Promise<Deployment | null> {
+    return this.deployments.findNewestSuccessful(deployment.service, deployment.environment);
   }
 
   private async rolloutRunning(service: string, environment: string): Promise<ApiError> {
-    const running = await this.deployments.findOne({
-      where: {
-        service,
-        environment,
-        status: In([DeploymentStatus.Pending, DeploymentStatus.InProgress]),
-      },
-    });
+    const running = await this.deployments.findRunning(service, environment);
     return ApiError.conflict(
       `A rollout of ${service} to ${environment} is already running${running ? ` (deployment ${running.id})` : ''}; ` +
         'wait for it to finish or cancel it',

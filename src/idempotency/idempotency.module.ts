@@ -1,15 +1,15 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DatabaseModule } from '../database/database.module';
 import { AuthModule } from '../auth/auth.module';
+import { DatabaseModule } from '../database/database.module';
 import { IdempotencyRecord } from './idempotency-record.entity';
+import { IdempotencyRecordsRepository } from './idempotency-records.repository';
 import { IdempotencyMiddleware } from './idempotency.middleware';
 import { IdempotencyService } from './idempotency.service';
 
 /** `Idempotency-Key` on every POST, kept in the database so it holds across replicas. */
 @Module({
-  imports: [TypeOrmModule.forFeature([IdempotencyRecord]), DatabaseModule, AuthModule],
-  providers: [IdempotencyService],
+  imports: [DatabaseModule, DatabaseModule.forFeature([IdempotencyRecord]), AuthModule],
+  providers: [IdempotencyRecordsRepository, IdempotencyService],
 })
 export class IdempotencyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThanOrEqual, Repository } from 'typeorm';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { IdempotencyRecord } from './idempotency-record.entity';
+import { IdempotencyRecordsRepository } from './idempotency-records.repository';
 
 /** How long a key's response is kept (Stripe keeps 24 hours too). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -20,7 +19,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   private cleanup?: NodeJS.Timeout;
 
   constructor(
-    @InjectRepository(IdempotencyRecord) private readonly records: Repository<IdempotencyRecord>,
+    private readonly records: IdempotencyRecordsRepository,
     private readonly db: Database,
   ) {}
 
@@ -45,8 +44,8 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
     for (let attempt = 0; attempt < 3; attempt++) {
       const now = Date.now();
       try {
-        await this.db.transaction((m) =>
-          m.insert(IdempotencyRecord, {
+        await this.db.transaction(() =>
+          this.records.insert({
             apiKeyId,
             idempotencyKey: key,
             fingerprint,
@@ -62,7 +61,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
       }
-      const existing = await this.records.findOneBy({ apiKeyId, idempotencyKey: key });
+      const existing = await this.records.findByKey(apiKeyId, key);
       if (!existing) continue;
       const abandoned =
         existing.responseStatus === null &&
@@ -98,27 +97,19 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
       'responseStatus' | 'responseBody' | 'responseLocation' | 'responseType'
     >,
   ): Promise<void> {
-    await this.db.transaction((m) =>
-      m.update(IdempotencyRecord, { apiKeyId, idempotencyKey: key }, answer),
+    await this.db.transaction(() =>
+      this.records.saveResponse(apiKeyId, key, answer),
     );
   }
 
   /** Lets a retry run the request again (it was refused before it did anything, or failed inside). */
   async forget(apiKeyId: string, key: string, createdAt?: string): Promise<void> {
-    await this.db.transaction((m) =>
-      m.delete(IdempotencyRecord, {
-        apiKeyId,
-        idempotencyKey: key,
-        ...(createdAt ? { createdAt } : {}),
-      }),
-    );
+    await this.db.transaction(() => this.records.delete(apiKeyId, key, createdAt));
   }
 
   private async deleteExpired(): Promise<void> {
     try {
-      await this.db.transaction((m) =>
-        m.delete(IdempotencyRecord, { expiresAt: LessThanOrEqual(nowIso()) }),
-      );
+      await this.db.transaction(() => this.records.deleteExpired(nowIso()));
     } catch (error) {
       this.logger.warn(`could not delete expired idempotency records: ${String(error)}`);
     }

@@ -1,4 +1,3 @@
-import { EntityManager } from 'typeorm';
 import { LogStream } from './operation-log-line.entity';
 import { Operation, OperationResult, OperationStatus } from './operation.entity';
 
@@ -38,6 +37,9 @@ export interface StatusChange {
 export interface OperationHandler {
   /** Does the work; resolves with the result, or throws (an {@link OperationFailure} ideally). */
   execute(operation: Operation, context: OperationContext): Promise<OperationResult>;
-  /** Runs inside the transaction that records `change`, so the handler's records move with it. */
-  onStatusChange(manager: EntityManager, operation: Operation, change: StatusChange): Promise<void>;
+  /**
+   * Runs inside the transaction that records `change` (repositories called here join it), so the
+   * handler's records move with it.
+   */
+  onStatusChange(operation: Operation, change: StatusChange): Promise<void>;
 }

@@ -1,11 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, LessThanOrEqual, MoreThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
-import { EntityTable } from '../database/entity-table';
 import { LogStream, OperationLogLine } from './operation-log-line.entity';
+import { OperationLogLinesRepository } from './operation-log-lines.repository';
 
 /** Longer lines are cut: a log is for people, not for dumping files. */
 const MAX_LINE_CHARS = 4096;
@@ -78,59 +76,42 @@ export class LogWriter {
 @Injectable()
 export class OperationLogs {
   private readonly logger = new Logger('OperationLogs');
-  private readonly table: EntityTable<OperationLogLine>;
 
   constructor(
-    @InjectRepository(OperationLogLine) private readonly lines: Repository<OperationLogLine>,
+    private readonly lines: OperationLogLinesRepository,
     private readonly db: Database,
     private readonly config: AppConfig,
-  ) {
-    this.table = db.table(OperationLogLine);
-  }
+  ) {}
 
   /** A writer that numbers lines on from those the operation already has. */
   async writer(operationId: string): Promise<LogWriter> {
-    const [last] = await this.table.find({
-      where: { operationId },
-      order: [['n', 'DESC']],
-      limit: 1,
-    });
-    return new LogWriter(this, operationId, last?.n ?? 0);
+    return new LogWriter(this, operationId, await this.lines.lastNumber(operationId));
   }
 
   async page(operationId: string, after: number, limit: number): Promise<LogPage> {
     const [lines, oldest] = await Promise.all([
-      this.lines.find({
-        where: { operationId, n: MoreThan(after) },
-        order: { n: 'ASC' },
-        take: limit,
-      }),
-      this.lines.findOne({ where: { operationId }, order: { n: 'ASC' }, select: { n: true } }),
+      this.lines.pageAfter(operationId, after, limit),
+      this.lines.firstNumber(operationId),
     ]);
     return {
       lines: lines.map(({ n, at, stream, text }) => ({ n, at, stream, text })),
       next: lines.length > 0 ? lines[lines.length - 1].n : after,
-      dropped: oldest ? oldest.n - 1 : 0,
+      dropped: oldest ? oldest - 1 : 0,
     };
   }
 
   /**
-   * Inserts a batch in the caller's transaction, then drops the oldest lines beyond the bound. It
-   * never takes the caller's other writes down with it: a failure undoes only the lines (a
+   * Inserts a batch in the current transaction, then drops the oldest lines beyond the bound. It
+   * never takes the transaction's other writes down with it: a failure undoes only the lines (a
    * savepoint), and is logged.
    */
-  async storeIn(
-    manager: EntityManager,
-    operationId: string,
-    batch: OperationLogLine[],
-  ): Promise<void> {
+  async storeIn(operationId: string, batch: OperationLogLine[]): Promise<void> {
     if (batch.length === 0) return;
     const keep = this.config.logLinesPerOperation;
     const newest = batch[batch.length - 1].n;
-    const stored = await this.db.savepoint(manager, async () => {
-      for (const line of batch.slice(-keep)) await this.table.insert(manager, line);
-      if (newest > keep)
-        await manager.delete(OperationLogLine, { operationId, n: LessThanOrEqual(newest - keep) });
+    const stored = await this.db.savepoint(async () => {
+      await this.lines.insertAll(batch.slice(-keep));
+      if (newest > keep) await this.lines.deleteUpTo(operationId, newest - keep);
     });
     if (!stored.ok) this.warnNotStored(operationId, batch.length, stored.error);
   }
@@ -139,7 +120,7 @@ export class OperationLogs {
   async store(operationId: string, batch: OperationLogLine[]): Promise<void> {
     if (batch.length === 0) return;
     try {
-      await this.db.transaction((manager) => this.storeIn(manager, operationId, batch));
+      await this.db.transaction(() => this.storeIn(operationId, batch));
     } catch (error) {
       this.warnNotStored(operationId, batch.length, error);
     }

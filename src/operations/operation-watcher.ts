@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LogPage, OperationLogs } from './operation-logs';
 import { FINISHED_OPERATION_STATUSES, Operation } from './operation.entity';
-import { OperationStore } from './operation.store';
+import { OperationsRepository } from './operations.repository';
 
 const POLL_MS = 250;
 const NO_LINES: LogPage = { lines: [], next: 0, dropped: 0 };
@@ -21,7 +21,7 @@ export interface WatchUpdate {
 @Injectable()
 export class OperationWatcher {
   constructor(
-    private readonly store: OperationStore,
+    private readonly operations: OperationsRepository,
     private readonly logs: OperationLogs,
   ) {}
 
@@ -36,7 +36,7 @@ export class OperationWatcher {
     let afterLine = options.afterLine;
     let lastSeen = '';
     while (!options.signal.aborted) {
-      const operation = await this.store.findById(id);
+      const operation = await this.operations.findById(id);
       if (!operation) return;
       const finished = FINISHED_OPERATION_STATUSES.includes(operation.status);
       const page = afterLine === null ? NO_LINES : await this.logs.page(id, afterLine, 1000);
@@ -61,6 +61,6 @@ export class OperationWatcher {
     const until = AbortSignal.any([signal, AbortSignal.timeout(seconds * 1000)]);
     for await (const update of this.watch(id, { afterLine: null, signal: until }))
       latest = update.operation;
-    return until.aborted ? this.store.findById(id) : latest;
+    return until.aborted ? this.operations.findById(id) : latest;
   }
 }

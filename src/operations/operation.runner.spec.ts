@@ -1,9 +1,7 @@
 import { Metrics } from '../observability/metrics';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { setTimeout as delay } from 'node:timers/promises';
-import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { Database } from '../database/database';
@@ -17,9 +15,11 @@ import {
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationResult, OperationStatus } from './operation.entity';
 import { OperationLogLine } from './operation-log-line.entity';
+import { OperationLogLinesRepository } from './operation-log-lines.repository';
 import { OperationLogs } from './operation-logs';
 import { OperationRunner, RUNNER_LOST_MESSAGE } from './operation.runner';
 import { OperationStore } from './operation.store';
+import { OperationsRepository } from './operations.repository';
 
 const LEASE_MS = 600;
 const GRACE_MS = 200;
@@ -54,7 +54,7 @@ class RecordingHandler implements OperationHandler {
     return this.work(operation, context);
   }
 
-  onStatusChange(_: EntityManager, operation: Operation, change: StatusChange): Promise<void> {
+  onStatusChange(operation: Operation, change: StatusChange): Promise<void> {
     this.changes.push({
       ...change,
       errorCode: operation.errorCode,
@@ -101,9 +101,11 @@ describe('OperationRunner', () => {
           }),
         ),
         DatabaseModule,
-        TypeOrmModule.forFeature([Operation, OperationLogLine]),
+        DatabaseModule.forFeature([Operation, OperationLogLine]),
       ],
       providers: [
+        OperationsRepository,
+        OperationLogLinesRepository,
         OperationHandlerRegistry,
         OperationStore,
         OperationLogs,
@@ -131,8 +133,8 @@ describe('OperationRunner', () => {
   ): Promise<{ operation: Operation; handler: RecordingHandler }> {
     const handler = new RecordingHandler(work);
     registry.register(type, handler);
-    const operation = await db.transaction((manager) =>
-      store.createIn(manager, {
+    const operation = await db.transaction(() =>
+      store.create({
         type,
         target: { type: 'deployment', id: '01900000-0000-7000-8000-00000000d001' },
         scope: 'staging',
@@ -142,7 +144,12 @@ describe('OperationRunner', () => {
     return { operation, handler };
   }
 
-  const row = async (id: string): Promise<Operation> => (await store.findById(id))!;
+  const row = async (id: string): Promise<Operation> =>
+    (await app!.get(OperationsRepository).findById(id))!;
+
+  /** Writes columns of an operation's row directly, as another replica (or a crash) leaves them. */
+  const setColumns = (id: string, columns: Partial<Operation>) =>
+    db.transaction(() => db.table(Operation).update({ id }, columns));
 
   it('should take a pending operation to succeeded with progress 100 and its result stored', async () => {
     const { operation, handler } = await pendingOperation(async (_, context) => {
@@ -204,9 +211,7 @@ describe('OperationRunner', () => {
       progress: 100,
       errorCode: 'driver_failed',
     });
-    const lines = await db.dataSource
-      .getRepository(OperationLogLine)
-      .findBy({ operationId: operation.id });
+    const lines = await app!.get(OperationLogLinesRepository).pageAfter(operation.id, 0, 100);
     expect(lines.map((l) => l.text)).toEqual(['bytes that PostgreSQL refuses in text']);
   });
 
@@ -259,8 +264,8 @@ describe('OperationRunner', () => {
   });
 
   it('should fail an operation whose type has no handler with unknown_operation_type', async () => {
-    const operation = await db.transaction((manager) =>
-      store.createIn(manager, {
+    const operation = await db.transaction(() =>
+      store.create({
         type: 'nobody.handles.this',
         target: { type: 'deployment', id: 'd-1' },
         scope: 'staging',
@@ -371,19 +376,13 @@ describe('OperationRunner', () => {
     await handler.started;
     // What another replica's sweep writes when it decides this runner is gone.
     const failedAt = new Date().toISOString();
-    await db.transaction((manager) =>
-      manager.update(
-        Operation,
-        { id: operation.id },
-        {
-          status: OperationStatus.Failed,
-          finishedAt: failedAt,
-          errorCode: 'runner_lost',
-          errorMessage: RUNNER_LOST_MESSAGE,
-          updatedAt: failedAt,
-        },
-      ),
-    );
+    await setColumns(operation.id, {
+      status: OperationStatus.Failed,
+      finishedAt: failedAt,
+      errorCode: 'runner_lost',
+      errorMessage: RUNNER_LOST_MESSAGE,
+      updatedAt: failedAt,
+    });
     const takenAt = Date.now();
     await running;
 
@@ -407,27 +406,17 @@ describe('OperationRunner', () => {
       const { operation: orphan, handler } = await pendingOperation(() => Promise.resolve({}));
       const { operation: alive } = await pendingOperation(() => Promise.resolve({}));
       const staleBeat = isoAgo(LEASE_MS * 5);
-      await db.transaction(async (manager) => {
-        await manager.update(
-          Operation,
-          { id: orphan.id },
-          {
-            status: OperationStatus.Running,
-            runnerId: 'crashed-host:1234:deadbeef',
-            startedAt: staleBeat,
-            heartbeatAt: staleBeat,
-          },
-        );
-        await manager.update(
-          Operation,
-          { id: alive.id },
-          {
-            status: OperationStatus.Running,
-            runnerId: 'other-replica:99:cafebabe',
-            startedAt: new Date().toISOString(),
-            heartbeatAt: new Date().toISOString(),
-          },
-        );
+      await setColumns(orphan.id, {
+        status: OperationStatus.Running,
+        runnerId: 'crashed-host:1234:deadbeef',
+        startedAt: staleBeat,
+        heartbeatAt: staleBeat,
+      });
+      await setColumns(alive.id, {
+        status: OperationStatus.Running,
+        runnerId: 'other-replica:99:cafebabe',
+        startedAt: new Date().toISOString(),
+        heartbeatAt: new Date().toISOString(),
       });
 
       runner.startSweeping(() => Promise.resolve());
@@ -455,9 +444,7 @@ describe('OperationRunner', () => {
         Promise.resolve({ resumed: true }),
       );
       const { operation: fresh } = await pendingOperation(() => Promise.resolve({}));
-      await db.transaction((manager) =>
-        manager.update(Operation, { id: stuck.id }, { createdAt: isoAgo(LEASE_MS * 5) }),
-      );
+      await setColumns(stuck.id, { createdAt: isoAgo(LEASE_MS * 5) });
       const resumed: string[] = [];
 
       runner.startSweeping(async (id) => {

@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { In, LessThan } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../observability/metrics';
-import { millisecondsBetween, nowIso } from '../database/columns';
+import { millisecondsBetween } from '../database/columns';
 import { OperationFailure } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
 import { OperationStore } from './operation.store';
+import { OperationsRepository, RunOutcome } from './operations.repository';
 import { OperationLogs } from './operation-logs';
 import { OperationLogLine } from './operation-log-line.entity';
 import { killOperationProcesses, markedProcesses } from './process-reaper';
@@ -23,7 +23,7 @@ interface ActiveRun {
 }
 
 interface Outcome {
-  fields: Partial<Operation> & { status: OperationStatus };
+  fields: RunOutcome;
   message: string;
 }
 
@@ -49,6 +49,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
 
   constructor(
     private readonly store: OperationStore,
+    private readonly operations: OperationsRepository,
     private readonly logs: OperationLogs,
     private readonly handlers: OperationHandlerRegistry,
     private readonly config: AppConfig,
@@ -112,18 +113,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
   }
 
   private async claimAndExecute(operationId: string, controller: AbortController): Promise<void> {
-    const now = nowIso();
-    const operation = await this.store.transition(
-      operationId,
-      [OperationStatus.Pending],
-      {
-        status: OperationStatus.Running,
-        startedAt: now,
-        runnerId: this.runnerId,
-        heartbeatAt: now,
-      },
-      'Started',
-    );
+    const operation = await this.store.claim(operationId, this.runnerId);
     if (operation) await this.execute(operation, controller);
   }
 
@@ -176,20 +166,13 @@ export class OperationRunner implements BeforeApplicationShutdown {
       await this.logs.store(operation.id, lines); // its output is kept all the same
       return;
     }
-    const finished = await this.store.transition(
+    const finished = await this.store.finish(
       operation.id,
-      [OperationStatus.Running],
+      this.runnerId,
       // The last progress reported goes in with the outcome (success then sets it to 100).
-      {
-        progress: unwritten.progress,
-        ...outcome.fields,
-        message: outcome.message,
-        finishedAt: nowIso(),
-      },
-      outcome.message,
-      { runnerId: this.runnerId },
+      { progress: unwritten.progress, ...outcome.fields, message: outcome.message },
       // The last lines go in with the outcome too: one transaction to end a run.
-      (manager) => this.logs.storeIn(manager, operation.id, lines),
+      () => this.logs.storeIn(operation.id, lines),
     );
     if (!finished) await this.logs.store(operation.id, lines);
     if (finished?.startedAt && finished.finishedAt) {
@@ -218,10 +201,7 @@ export class OperationRunner implements BeforeApplicationShutdown {
 
   private async sweep(resumePending: (id: string) => Promise<void>): Promise<void> {
     const cutoff = new Date(Date.now() - this.config.operationLeaseMs).toISOString();
-    const orphans = await this.store.repository.find({
-      where: { status: OperationStatus.Running, heartbeatAt: LessThan(cutoff) },
-      take: 100,
-    });
+    const orphans = await this.operations.findAbandoned(cutoff, 100);
     // Nothing this host ran for a lost operation may go on beside the next rollout: its processes
     // are killed before the operation is failed, and it stays running while any is left.
     const local = new Set(orphans.filter((op) => this.ranHere(op)).map((op) => op.id));
@@ -231,26 +211,13 @@ export class OperationRunner implements BeforeApplicationShutdown {
         this.logger.warn(`operation ${op.id}: its processes survived SIGKILL; trying again later`);
         continue;
       }
-      const failed = await this.store.transition(
-        op.id,
-        [OperationStatus.Running],
-        {
-          status: OperationStatus.Failed,
-          finishedAt: nowIso(),
-          errorCode: RUNNER_LOST,
-          errorMessage: RUNNER_LOST_MESSAGE,
-          message: RUNNER_LOST_MESSAGE,
-        },
-        RUNNER_LOST_MESSAGE,
-        { runnerId: op.runnerId, heartbeatAt: op.heartbeatAt },
-      );
+      const failed = await this.store.failLost(op, {
+        code: RUNNER_LOST,
+        message: RUNNER_LOST_MESSAGE,
+      });
       if (failed) this.logger.warn(`operation ${op.id} failed: its runner ${op.runnerId} stopped`);
     }
-    const waiting = await this.store.repository.find({
-      where: { status: OperationStatus.Pending, createdAt: LessThan(cutoff) },
-      order: { createdAt: 'ASC' },
-      take: 100,
-    });
+    const waiting = await this.operations.findWaiting(cutoff, 100);
     for (const op of waiting) await resumePending(op.id);
   }
 
@@ -262,13 +229,10 @@ export class OperationRunner implements BeforeApplicationShutdown {
   private async reapAbandoned(): Promise<void> {
     const marked = await markedProcesses();
     if (marked.size === 0) return;
-    const lost = await this.store.repository.find({
-      select: { id: true },
-      where: { id: In([...marked.keys()]), status: OperationStatus.Failed, errorCode: RUNNER_LOST },
-    });
+    const lost = await this.operations.findFailedWith([...marked.keys()], RUNNER_LOST);
     if (lost.length === 0) return;
     this.logger.warn(`killing processes left by ${lost.length} operation(s) whose runner was lost`);
-    const left = await killOperationProcesses(new Set(lost.map((op) => op.id)));
+    const left = await killOperationProcesses(new Set(lost));
     if (left.length > 0) this.logger.warn(`processes of ${left.join(', ')} survived SIGKILL`);
   }
 

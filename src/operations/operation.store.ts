@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
-import { EntityTable } from '../database/entity-table';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { Operation, OperationStatus } from './operation.entity';
+import { OperationsRepository, RunOutcome } from './operations.repository';
 
 export interface NewOperation {
   type: string;
@@ -15,35 +13,22 @@ export interface NewOperation {
   message: string;
 }
 
-/** Fields a transition writes, and what the row must still hold for it to apply. */
-type TransitionFields = Partial<Omit<Operation, 'id' | 'type' | 'status'>>;
-type Expectation = Partial<Pick<Operation, 'runnerId' | 'heartbeatAt'>>;
-
 /**
- * The operation records: every write to them goes through here, and every status change runs
- * the handler's hook in the same transaction.
+ * Changes to operations: every status change runs its handler's hook in the same transaction,
+ * so the records of the work it carries out (a deployment's status) move with it.
  */
 @Injectable()
 export class OperationStore {
-  /** The operations table's prepared hot path (see {@link EntityTable}). */
-  readonly table: EntityTable<Operation>;
-
   constructor(
-    @InjectRepository(Operation) readonly repository: Repository<Operation>,
+    private readonly operations: OperationsRepository,
     private readonly db: Database,
     private readonly handlers: OperationHandlerRegistry,
-  ) {
-    this.table = db.table(Operation);
-  }
+  ) {}
 
-  /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
-  async createIn(
-    manager: EntityManager,
-    spec: NewOperation,
-    id: string = uuidv7(),
-  ): Promise<Operation> {
+  /** Writes a pending operation in the current transaction; `dispatch` it after the commit. */
+  async create(spec: NewOperation, id: string = uuidv7()): Promise<Operation> {
     const now = nowIso();
-    const operation = manager.create(Operation, {
+    const operation: Operation = Object.assign(new Operation(), {
       id,
       type: spec.type,
       status: OperationStatus.Pending,
@@ -63,72 +48,60 @@ export class OperationStore {
       updatedAt: now,
       finishedAt: null,
     });
-    await this.table.insert(manager, operation);
+    await this.operations.insert(operation);
     return operation;
   }
 
+  /** Takes a pending operation for `runnerId`; null when another runner has it. */
+  claim(id: string, runnerId: string): Promise<Operation | null> {
+    return this.transition((at) => this.operations.claim(id, runnerId, at), 'Started');
+  }
+
   /**
-   * Moves an operation to a new status if it is still in one of `from` (and matches `expect`),
-   * in the same transaction as its handler's records. Returns null when it had already moved on.
+   * Records how `runnerId`'s run ended, with `alsoWrite` (its last log lines) in the same
+   * transaction; null when the operation was taken from it meanwhile.
    */
-  async transition(
+  finish(
     id: string,
-    from: OperationStatus[],
-    fields: TransitionFields & { status: OperationStatus },
-    message: string,
-    expect: Expectation = {},
-    /** More writes that belong with the change (a run's last log lines); not run when it had moved on. */
-    alsoWrite?: (manager: EntityManager) => Promise<void>,
+    runnerId: string,
+    outcome: RunOutcome & { message: string },
+    alsoWrite: () => Promise<void>,
   ): Promise<Operation | null> {
-    return this.db.transaction(async (manager) => {
-      const at = nowIso();
-      const [operation] = await this.table.update(
-        manager,
-        { id, status: from, ...expect },
-        { ...fields, updatedAt: at },
-      );
-      if (!operation) return null;
-      await alsoWrite?.(manager);
-      await this.handlers.find(operation.type)?.onStatusChange(manager, operation, {
-        status: operation.status,
-        message,
-        at,
-      });
-      return operation;
-    });
+    return this.transition(
+      (at) => this.operations.finish(id, runnerId, outcome, at),
+      outcome.message,
+      alsoWrite,
+    );
+  }
+
+  /** Cancels an operation nobody has claimed yet; null when it already runs or ended. */
+  cancelPending(id: string, by: string): Promise<Operation | null> {
+    return this.transition(
+      (at) => this.operations.cancelPending(id, by, at),
+      `${by} before it started`,
+    );
+  }
+
+  /** Fails an operation whose runner stopped, unless it changed since the sweep read it. */
+  failLost(
+    lost: Pick<Operation, 'id' | 'runnerId' | 'heartbeatAt'>,
+    error: { code: string; message: string },
+  ): Promise<Operation | null> {
+    return this.transition((at) => this.operations.failLost(lost, error, at), error.message);
   }
 
   /** Raises progress (never lowers it) and/or sets the message of a running operation. */
   async report(id: string, update: { progress?: number; message?: string }): Promise<void> {
-    const { progress } = update; // a whole percent, 0–100: the ProgressWriter makes it so
-    await this.db.transaction((manager) => {
-      const query = manager
-        .createQueryBuilder()
-        .update(Operation)
-        .set({
-          ...(progress !== undefined ? { progress } : {}),
-          ...(update.message !== undefined ? { message: update.message.slice(0, 1000) } : {}),
-          updatedAt: nowIso(),
-        })
-        .where('id = :id AND status = :status', { id, status: OperationStatus.Running });
-      if (progress !== undefined) query.andWhere('progress <= :progress', { progress });
-      return query.execute();
-    });
-  }
-
-  findById(id: string): Promise<Operation | null> {
-    return this.table.findOne({ id });
+    // progress is a whole percent, 0–100: the ProgressWriter makes it so
+    const message = update.message?.slice(0, 1000);
+    await this.db.transaction(() =>
+      this.operations.raiseProgress(id, { progress: update.progress, message }, nowIso()),
+    );
   }
 
   /** Flags a running operation to stop; its runner notices and ends it `cancelled`. */
   async requestCancel(id: string): Promise<void> {
-    await this.db.transaction((m) =>
-      m.update(
-        Operation,
-        { id, status: OperationStatus.Running },
-        { cancelRequested: true, updatedAt: nowIso() },
-      ),
-    );
+    await this.db.transaction(() => this.operations.requestCancel(id, nowIso()));
   }
 
   /**
@@ -136,27 +109,33 @@ export class OperationStore {
    * (`running`), was asked to stop (`cancel`), or is no longer its to run (`lost`).
    */
   async heartbeat(id: string, runnerId: string): Promise<'running' | 'cancel' | 'lost'> {
-    const { affected } = await this.db.transaction((m) =>
-      m.update(
-        Operation,
-        { id, runnerId, status: OperationStatus.Running },
-        { heartbeatAt: nowIso() },
-      ),
+    const operation = await this.db.transaction(() =>
+      this.operations.heartbeat(id, runnerId, nowIso()),
     );
-    if (!affected) return 'lost';
-    const row = await this.repository.findOne({
-      where: { id },
-      select: { id: true, cancelRequested: true },
-    });
-    return row?.cancelRequested ? 'cancel' : 'running';
+    if (!operation) return 'lost';
+    return operation.cancelRequested ? 'cancel' : 'running';
   }
 
-  /** How many operations wait to run and how many run, across every replica. */
-  async depth(): Promise<{ pending: number; running: number }> {
-    const [pending, running] = await Promise.all([
-      this.repository.countBy({ status: OperationStatus.Pending }),
-      this.repository.countBy({ status: OperationStatus.Running }),
-    ]);
-    return { pending, running };
+  /**
+   * A status change (`change` answers the row it moved, or null when the operation had moved on)
+   * and its handler's hook, in one transaction.
+   */
+  private transition(
+    change: (at: string) => Promise<Operation | null>,
+    message: string,
+    alsoWrite?: () => Promise<void>,
+  ): Promise<Operation | null> {
+    return this.db.transaction(async () => {
+      const at = nowIso();
+      const operation = await change(at);
+      if (!operation) return null;
+      await alsoWrite?.();
+      await this.handlers.find(operation.type)?.onStatusChange(operation, {
+        status: operation.status,
+        message,
+        at,
+      });
+      return operation;
+    });
   }
 }

@@ -1,18 +1,19 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { Metrics } from '../observability/metrics';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationLogLine } from './operation-log-line.entity';
+import { OperationLogLinesRepository } from './operation-log-lines.repository';
 import { OperationLogs } from './operation-logs';
 import { OperationWatcher } from './operation-watcher';
-import { Operation } from './operation.entity';
+import { Operation, OperationStatus } from './operation.entity';
 import { OperationRunner } from './operation.runner';
 import { OperationStore } from './operation.store';
 import { OperationsController } from './operations.controller';
+import { OperationsRepository } from './operations.repository';
 import {
   BullMqOperationQueue,
   InProcessOperationQueue,
@@ -31,7 +32,7 @@ export class OperationsModule implements OnApplicationBootstrap {
   constructor(
     private readonly runner: OperationRunner,
     private readonly queue: OperationQueue,
-    private readonly store: OperationStore,
+    private readonly operations: OperationsRepository,
     private readonly metrics: Metrics,
   ) {}
 
@@ -67,13 +68,15 @@ export class OperationsModule implements OnApplicationBootstrap {
     return {
       module: OperationsModule,
       imports: [
-        TypeOrmModule.forFeature([Operation, OperationLogLine]),
         DatabaseModule,
+        DatabaseModule.forFeature([Operation, OperationLogLine]),
         ObservabilityModule,
         ...distributed.imports,
       ],
       controllers: [OperationsController],
       providers: [
+        OperationsRepository,
+        OperationLogLinesRepository,
         OperationHandlerRegistry,
         OperationStore,
         OperationLogs,
@@ -87,7 +90,13 @@ export class OperationsModule implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.metrics.queueDepth = () => this.store.depth();
+    this.metrics.queueDepth = async () => {
+      const [pending, running] = await Promise.all([
+        this.operations.countWithStatus(OperationStatus.Pending),
+        this.operations.countWithStatus(OperationStatus.Running),
+      ]);
+      return { pending, running };
+    };
     this.runner.startSweeping((id) => this.queue.enqueue(id));
   }
 }

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import type { AuditNote } from '../audit/audit-note';
 import { canAccessEnvironment, Principal, visibleEnvironments } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
-import { byCreation, ListPaging, NEWEST_FIRST } from '../common/pagination';
-import { nowIso } from '../database/columns';
+import { byCreation, ListPaging } from '../common/pagination';
 import { ListOperationsQueryDto } from './dto/list-operations-query.dto';
 import { OperationListResponseDto, OperationResponseDto } from './dto/operation-response.dto';
-import { FINISHED_OPERATION_STATUSES, Operation, OperationStatus } from './operation.entity';
+import { FINISHED_OPERATION_STATUSES, Operation } from './operation.entity';
 import { NewOperation, OperationStore } from './operation.store';
+import { OperationsRepository } from './operations.repository';
 import { OperationHandler } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationQueue } from './operations.queue';
@@ -24,6 +23,7 @@ const PAGES = new ListPaging<Operation>('operations', byCreation);
 export class OperationsService {
   constructor(
     private readonly store: OperationStore,
+    private readonly operations: OperationsRepository,
     private readonly queue: OperationQueue,
     private readonly runner: OperationRunner,
     private readonly handlers: OperationHandlerRegistry,
@@ -31,9 +31,9 @@ export class OperationsService {
     private readonly operationLogs: OperationLogs,
   ) {}
 
-  /** Writes a pending operation inside the caller's transaction; `dispatch` it after commit. */
-  createIn(manager: EntityManager, spec: NewOperation, id?: string): Promise<Operation> {
-    return this.store.createIn(manager, spec, id);
+  /** Writes a pending operation in the current transaction; `dispatch` it after the commit. */
+  create(spec: NewOperation, id?: string): Promise<Operation> {
+    return this.store.create(spec, id);
   }
 
   /** Lets the module that owns a type of work carry it out. */
@@ -98,13 +98,8 @@ export class OperationsService {
     query: ListOperationsQueryDto,
   ): Promise<OperationListResponseDto> {
     const environments = visibleEnvironments(principal);
-    const where = { status: query.status, type: query.type, scope: environments };
-    const window = PAGES.window(query);
-    const { rows, total } = await this.store.table.findPage({
-      where,
-      order: NEWEST_FIRST,
-      ...window,
-    });
+    const filter = { status: query.status, type: query.type, scope: environments };
+    const { rows, total } = await this.operations.pageNewestFirst(filter, PAGES.window(query));
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return { operations: shown.map(toOperationResponse), ...page };
   }
@@ -125,12 +120,7 @@ export class OperationsService {
       );
     }
     const by = `Cancelled by ${principal.name}`;
-    const cancelled = await this.store.transition(
-      id,
-      [OperationStatus.Pending],
-      { status: OperationStatus.Cancelled, finishedAt: nowIso(), message: by },
-      `${by} before it started`,
-    );
+    const cancelled = await this.store.cancelPending(id, by);
     if (cancelled) return toOperationResponse(cancelled);
     await this.store.requestCancel(id);
     this.runner.stopLocally(id);
@@ -138,7 +128,7 @@ export class OperationsService {
   }
 
   private async findVisible(principal: Principal, id: string): Promise<Operation> {
-    const operation = await this.store.findById(id);
+    const operation = await this.operations.findById(id);
     if (!operation || !canAccessEnvironment(principal, operation.scope))
       throw ApiError.notFound('Operation', id);
     return operation;
