@@ -19,14 +19,20 @@ export class DeploymentsModule {
     return {
       module: DeploymentsModule,
       imports: [
-        TypeOrmModule.forFeature([Deployment, DeploymentEvent]),
         DatabaseModule,
+        DatabaseModule.forFeature([Deployment, DeploymentEvent]),
         ObservabilityModule,
         DriversModule,
         OperationsModule.forRoot(config),
       ],
       controllers: [DeploymentsController],
-      providers: [DeploymentsService, DeploymentRollbackService, DeploymentOperationsHandler],
+      providers: [
+        DeploymentsRepository,
+        DeploymentEventsRepository,
+        DeploymentsService,
+        DeploymentRollbackService,
+        DeploymentOperationsHandler,
+      ],
     };
   }
 }
