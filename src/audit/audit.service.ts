@@ -6,6 +6,7 @@ import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventsRepository } from './audit-events.repository';
+import { toAuditEventResponse } from './audit-event.mapper';
 import { AuditEventListResponseDto, ListAuditEventsQueryDto } from './dto/audit-event.dto';
 
 const PAGES = new ListPaging<AuditEvent>('audit-events', (e) => [e.at, e.id]);
@@ -100,19 +101,7 @@ export class AuditService implements BeforeApplicationShutdown {
     const { rows, total } = await this.events.pageNewestFirst(filter, PAGES.window(query));
     const { rows: shown, page } = PAGES.page(rows, query, total);
     return {
-      audit_events: shown.map((e) => ({
-        id: e.id,
-        at: e.at,
-        request_id: e.requestId,
-        actor: e.actorKeyId ? { key_id: e.actorKeyId, name: e.actorName } : null,
-        action: e.action,
-        target: e.targetType || e.targetId ? { type: e.targetType, id: e.targetId } : null,
-        outcome: e.outcome,
-        status: e.status,
-        error_code: e.errorCode,
-        source_ip: e.sourceIp,
-        environment: e.environment,
-      })),
+      audit_events: shown.map(toAuditEventResponse),
       ...page,
     };
   }

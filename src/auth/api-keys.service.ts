@@ -8,12 +8,8 @@ import { Database, isUniqueViolation } from '../database/database';
 import { nowIso } from '../database/columns';
 import { ApiKey } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
-import {
-  ApiKeyListResponseDto,
-  ApiKeyResponseDto,
-  CreatedApiKeyResponseDto,
-  WhoAmIResponseDto,
-} from './dto/api-key-response.dto';
+import { toApiKeyResponse, toCreatedApiKeyResponse } from './api-key.mapper';
+import { ApiKeyListResponseDto, CreatedApiKeyResponseDto } from './dto/api-key-response.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { ALL_ENVIRONMENTS, ALL_PERMISSIONS } from './permission.enum';
 import { coversAllEnvironments, Principal } from './principal';
@@ -121,7 +117,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
         errors: [{ field: 'name', message: `name '${dto.name}' is taken by an active key` }],
       });
     }
-    return { ...toResponse(key), secret };
+    return toCreatedApiKeyResponse(key, secret);
   }
 
   /**
@@ -157,7 +153,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       : (window.offset ?? 0);
     const rows = start < 0 ? [] : visible.slice(start, start + window.limit);
     const { rows: shown, page } = PAGES.page(rows, query, visible.length);
-    return { keys: shown.map(toResponse), ...page };
+    return { keys: shown.map(toApiKeyResponse), ...page };
   }
 
   /**
@@ -207,17 +203,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
     };
     if (revocations === this.revocations) this.recent.set(hash, { known });
     return known;
-  }
-
-  whoami(principal: Principal): WhoAmIResponseDto {
-    return {
-      id: principal.keyId,
-      name: principal.name,
-      prefix: principal.prefix,
-      permissions: principal.permissions,
-      environments: principal.environments,
-      expires_at: principal.expiresAt,
-    };
   }
 
   /**
@@ -361,19 +346,5 @@ function toPrincipal(key: ApiKey): Principal {
     permissions: key.permissions,
     environments: key.environments,
     expiresAt: key.expiresAt,
-  };
-}
-
-function toResponse(key: ApiKey): ApiKeyResponseDto {
-  return {
-    id: key.id,
-    name: key.name,
-    prefix: key.prefix,
-    permissions: key.permissions,
-    environments: key.environments,
-    expires_at: key.expiresAt,
-    created_at: key.createdAt,
-    last_used_at: key.lastUsedAt,
-    revoked_at: key.revokedAt,
   };
 }

@@ -9,6 +9,7 @@ import {
 import { ApiErrorResponses } from '../common/errors/api-error-responses.decorator';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { PaginationQueryDto } from '../common/pagination';
+import { toWhoAmIResponse } from './api-key.mapper';
 import { ApiKeysService } from './api-keys.service';
 import { CurrentPrincipal, RequirePermissions } from './auth.decorators';
 import {
@@ -35,7 +36,7 @@ export class AuthController {
   })
   @ApiOkResponse({ type: WhoAmIResponseDto })
   whoami(@CurrentPrincipal() principal: Principal): WhoAmIResponseDto {
-    return this.apiKeys.whoami(principal);
+    return toWhoAmIResponse(principal);
   }
 
   @Post('keys')

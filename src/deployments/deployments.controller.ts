@@ -15,9 +15,13 @@ import { ApiErrorResponses } from '../common/errors/api-error-responses.decorato
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { publicUrl } from '../common/urls';
 import { AppConfig } from '../config/app-config';
-import { toOperationResponse } from '../operations/operations.service';
 import { DeploymentRollbackService } from './deployment-rollback.service';
-import { DeploymentsService, toDeploymentResponse } from './deployments.service';
+import {
+  toAcceptedDeploymentResponse,
+  toDeploymentResponse,
+  toRollbackResponse,
+} from './deployment.mapper';
+import { DeploymentsService } from './deployments.service';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import {
   AcceptedDeploymentResponseDto,
@@ -107,12 +111,7 @@ export class DeploymentsController {
     audit.environment = dto.environment;
     const { deployment, operation } = await this.deployments.create(principal, dto);
     const statusUrl = this.pointAtOperation(req, res, operation.id);
-    return {
-      ...toOperationResponse(operation),
-      operation_id: operation.id,
-      status_url: statusUrl,
-      deployment_id: deployment.id,
-    };
+    return toAcceptedDeploymentResponse(deployment, operation, statusUrl);
   }
 
   @Get(':id')
@@ -181,15 +180,7 @@ export class DeploymentsController {
       audit,
     );
     const statusUrl = this.pointAtOperation(req, res, operation.id);
-    return {
-      deployment_id: id,
-      rollback_id: deployment.id,
-      status: 'initiated',
-      requested_by: principal.name,
-      reason: dto.reason ?? null,
-      initiated_at: deployment.createdAt,
-      operation_id: operation.id,
-      status_url: statusUrl,
-    };
+    const reason = dto.reason ?? null;
+    return toRollbackResponse(id, deployment, operation, principal, reason, statusUrl);
   }
 }

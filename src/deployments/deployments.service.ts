@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
 import {
   assertEnvironmentAllowed,
   canAccessEnvironment,
@@ -8,18 +7,22 @@ import {
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging } from '../common/pagination';
-import { millisecondsBetween, nowIso } from '../database/columns';
+import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
 import { Operation } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
 import { DeploymentEventsRepository } from './deployment-events.repository';
 import { Deployment, DeploymentStatus } from './deployment.entity';
+import {
+  toDeploymentEventResponse,
+  toDeploymentResponse,
+  toNewDeployment,
+} from './deployment.mapper';
 import { DeploymentsRepository } from './deployments.repository';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import {
   DeploymentEventsResponseDto,
   DeploymentListResponseDto,
-  DeploymentResponseDto,
 } from './dto/deployment-response.dto';
 import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
 
@@ -82,21 +85,7 @@ export class DeploymentsService {
       const started = await this.db.transaction(async () => {
         planned = await plan();
         const now = nowIso();
-        const deployment: Deployment = Object.assign(new Deployment(), {
-          id: uuidv7(),
-          service: planned.service,
-          version: planned.version,
-          environment: planned.environment,
-          status: DeploymentStatus.Pending,
-          description: planned.description,
-          createdBy: principal.name,
-          createdByKeyId: principal.keyId,
-          createdAt: now,
-          startedAt: null,
-          finishedAt: null,
-          operationId: uuidv7(),
-          rollbackOf: planned.rollbackOf,
-        });
+        const deployment = toNewDeployment(planned, principal, now);
         await this.deployments.insert(deployment);
         await this.events.insert({
           deploymentId: deployment.id,
@@ -172,7 +161,7 @@ export class DeploymentsService {
   async history(principal: Principal, id: string): Promise<DeploymentEventsResponseDto> {
     await this.get(principal, id);
     const events = await this.events.historyOf(id);
-    return { events: events.map((e) => ({ status: e.status, message: e.message, at: e.at })) };
+    return { events: events.map(toDeploymentEventResponse) };
   }
 
   /** The last successful deployment of the same service and environment before `deployment`. */
@@ -198,24 +187,4 @@ export class DeploymentsService {
       running ? { deployment_id: running.id, operation_id: running.operationId } : undefined,
     );
   }
-}
-
-export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
-  const duration =
-    d.startedAt && d.finishedAt ? millisecondsBetween(d.startedAt, d.finishedAt) / 1000 : null;
-  return {
-    id: d.id,
-    service: d.service,
-    version: d.version,
-    environment: d.environment,
-    status: d.status,
-    description: d.description,
-    created_by: d.createdBy,
-    created_at: d.createdAt,
-    started_at: d.startedAt,
-    finished_at: d.finishedAt,
-    duration_seconds: duration,
-    operation_id: d.operationId,
-    rollback_of: d.rollbackOf,
-  };
 }

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { OperationResponseDto } from './dto/operation-response.dto';
 import type { WatchUpdate } from './operation-watcher';
-import { toOperationResponse } from './operations.service';
+import { toOperationResponse } from './operation.mapper';
 
 const KEEPALIVE_MS = 15_000;
 

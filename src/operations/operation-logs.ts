@@ -4,6 +4,7 @@ import { nowIso } from '../database/columns';
 import { Database } from '../database/database';
 import { LogStream, OperationLogLine } from './operation-log-line.entity';
 import { OperationLogLinesRepository } from './operation-log-lines.repository';
+import { toLogLineResponse } from './operation.mapper';
 
 /** Longer lines are cut: a log is for people, not for dumping files. */
 const MAX_LINE_CHARS = 4096;
@@ -94,7 +95,7 @@ export class OperationLogs {
       this.lines.firstNumber(operationId),
     ]);
     return {
-      lines: lines.map(({ n, at, stream, text }) => ({ n, at, stream, text })),
+      lines: lines.map(toLogLineResponse),
       next: lines.length > 0 ? lines[lines.length - 1].n : after,
       dropped: oldest ? oldest - 1 : 0,
     };

@@ -8,6 +8,7 @@ import { OperationListResponseDto, OperationResponseDto } from './dto/operation-
 import { FINISHED_OPERATION_STATUSES, Operation } from './operation.entity';
 import { NewOperation, OperationStore } from './operation.store';
 import { OperationsRepository } from './operations.repository';
+import { toOperationLogsResponse, toOperationResponse } from './operation.mapper';
 import { OperationHandler } from './operation-handler';
 import { OperationHandlerRegistry } from './operation-handler.registry';
 import { OperationQueue } from './operations.queue';
@@ -76,10 +77,8 @@ export class OperationsService {
     query: OperationLogsQueryDto,
   ): Promise<OperationLogsResponseDto> {
     const operation = await this.findVisible(principal, id);
-    return {
-      ...(await this.operationLogs.page(id, query.after, query.limit)),
-      status: operation.status,
-    };
+    const page = await this.operationLogs.page(id, query.after, query.limit);
+    return toOperationLogsResponse(page, operation);
   }
 
   /** Updates of a visible operation until it ends (404 first if it is not visible). */
@@ -133,22 +132,4 @@ export class OperationsService {
       throw ApiError.notFound('Operation', id);
     return operation;
   }
-}
-
-export function toOperationResponse(op: Operation): OperationResponseDto {
-  return {
-    id: op.id,
-    type: op.type,
-    status: op.status,
-    progress: op.progress,
-    message: op.message,
-    target: { type: op.targetType, id: op.targetId },
-    cancel_requested: op.cancelRequested,
-    created_at: op.createdAt,
-    started_at: op.startedAt,
-    updated_at: op.updatedAt,
-    finished_at: op.finishedAt,
-    error: op.errorCode ? { code: op.errorCode, message: op.errorMessage ?? '' } : null,
-    result: op.result,
-  };
 }

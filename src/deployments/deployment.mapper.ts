@@ -1,0 +1,97 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Principal } from '../auth/principal';
+import { millisecondsBetween } from '../database/columns';
+import type { Operation } from '../operations/operation.entity';
+import { toOperationResponse } from '../operations/operation.mapper';
+import type { DeploymentEvent } from './deployment-event.entity';
+import { Deployment, DeploymentStatus } from './deployment.entity';
+import type {
+  AcceptedDeploymentResponseDto,
+  DeploymentEventDto,
+  DeploymentResponseDto,
+  RollbackResponseDto,
+} from './dto/deployment-response.dto';
+
+/** Deployments as the API shows them, and a requested one as the row it becomes. */
+
+/** A new pending deployment (and the id of its operation), as `principal` asked for it. */
+export function toNewDeployment(
+  requested: Pick<Deployment, 'service' | 'version' | 'environment' | 'description' | 'rollbackOf'>,
+  principal: Principal,
+  now: string,
+): Deployment {
+  return Object.assign(new Deployment(), {
+    id: uuidv7(),
+    service: requested.service,
+    version: requested.version,
+    environment: requested.environment,
+    status: DeploymentStatus.Pending,
+    description: requested.description,
+    createdBy: principal.name,
+    createdByKeyId: principal.keyId,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    operationId: uuidv7(),
+    rollbackOf: requested.rollbackOf,
+  });
+}
+
+export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
+  const duration =
+    d.startedAt && d.finishedAt ? millisecondsBetween(d.startedAt, d.finishedAt) / 1000 : null;
+  return {
+    id: d.id,
+    service: d.service,
+    version: d.version,
+    environment: d.environment,
+    status: d.status,
+    description: d.description,
+    created_by: d.createdBy,
+    created_at: d.createdAt,
+    started_at: d.startedAt,
+    finished_at: d.finishedAt,
+    duration_seconds: duration,
+    operation_id: d.operationId,
+    rollback_of: d.rollbackOf,
+  };
+}
+
+export function toDeploymentEventResponse(e: DeploymentEvent): DeploymentEventDto {
+  return { status: e.status, message: e.message, at: e.at };
+}
+
+/** `POST /deployments/async`: the rollout operation, and where to poll it. */
+export function toAcceptedDeploymentResponse(
+  deployment: Deployment,
+  operation: Operation,
+  statusUrl: string,
+): AcceptedDeploymentResponseDto {
+  return {
+    ...toOperationResponse(operation),
+    operation_id: operation.id,
+    status_url: statusUrl,
+    deployment_id: deployment.id,
+  };
+}
+
+/** `POST /deployments/:id/rollback`: the deployment `rolledBackId` and the one that rolls it back. */
+export function toRollbackResponse(
+  rolledBackId: string,
+  rollback: Deployment,
+  operation: Operation,
+  requestedBy: Principal,
+  reason: string | null,
+  statusUrl: string,
+): RollbackResponseDto {
+  return {
+    deployment_id: rolledBackId,
+    rollback_id: rollback.id,
+    status: 'initiated',
+    requested_by: requestedBy.name,
+    reason,
+    initiated_at: rollback.createdAt,
+    operation_id: operation.id,
+    status_url: statusUrl,
+  };
+}
