@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { DeploymentCount } from './deployment-count.entity';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
@@ -11,7 +12,10 @@ import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 
 @Module({
-  imports: [DatabaseModule.forFeature([Deployment, DeploymentEvent]), DriversModule],
+  imports: [
+    DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
+    DriversModule,
+  ],
   controllers: [DeploymentsController],
   providers: [
     DeploymentsRepository,
