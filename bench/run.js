@@ -1,4 +1,4 @@
-// npm run bench [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
+// npm run bench [-- --scenario first-page-scale] [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
 // same run, in turns with it, a bare NestJS app answering the same requests with each scenario's
 // status and body, and prints every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
@@ -115,36 +115,39 @@ async function compare(title, service, floor) {
   };
 }
 
+/** An empty database of `kind` (a PostgreSQL database beside BENCH_POSTGRES_URL's, or a file in `dir`) and how to drop it. */
+async function freshDatabase(kind, dir) {
+  if (kind !== 'postgres') return { url: `sqlite:${join(dir, 'bench.db')}`, drop: async () => {} };
+  const name = `fd_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  const drop = async () => {
+    const c = new Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.end();
+  };
+  return { url: u.toString(), drop };
+}
+
+/** Service settings for the bench: rate limits off, log level warn, a 0 ms simulated driver. */
+const serviceEnv = (url) => ({
+  DATABASE_URL: url,
+  FLIGHTDECK_ADMIN_KEY: ADMIN,
+  FLIGHTDECK_RATE_LIMIT_PER_MINUTE: '0',
+  FLIGHTDECK_LOG_LEVEL: 'warn',
+  FLIGHTDECK_SIMULATED_DURATION_MS: '0',
+  REDIS_URL: '',
+});
+
 async function benchDatabase(kind) {
   const dir = mkdtempSync(join(tmpdir(), 'fd-bench-'));
-  let url;
-  let dropDb = async () => {};
-  if (kind === 'postgres') {
-    const name = `fd_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDb = async () => {
-      const c = new Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  } else {
-    url = `sqlite:${join(dir, 'bench.db')}`;
-  }
-  const env = {
-    DATABASE_URL: url,
-    FLIGHTDECK_ADMIN_KEY: ADMIN,
-    FLIGHTDECK_RATE_LIMIT_PER_MINUTE: '0',
-    FLIGHTDECK_LOG_LEVEL: 'warn',
-    FLIGHTDECK_SIMULATED_DURATION_MS: '0',
-    REDIS_URL: '',
-  };
+  const { url, drop: dropDb } = await freshDatabase(kind, dir);
+  const env = serviceEnv(url);
   try {
     // First start migrates the schema; then the seed goes straight into the tables.
     const migrate = await start('dist/main.js', env);
@@ -290,7 +293,14 @@ async function main() {
   console.log(`wrote bench/results.json (${results.total_seconds.toFixed(0)} s in all)`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+module.exports = { arg, start, load, freshDatabase, serviceEnv, DATABASES, ADMIN };
+
+if (require.main === module) {
+  const scenario = arg('scenario', 'all');
+  const run = scenario === 'first-page-scale' ? require('./first-page-scale').main : main;
+  if (!['all', 'first-page-scale'].includes(scenario)) throw new Error(`--scenario takes first-page-scale, not ${scenario}`);
+  run().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

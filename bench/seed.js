@@ -16,10 +16,13 @@ function row(i, start) {
   };
 }
 
+// What Flightdeck keeps in the transaction that inserts each deployment (docs/decisions/023).
+const COUNT_DEPLOYMENTS = 'DELETE FROM deployment_counts; INSERT INTO deployment_counts (service, environment, count) SELECT service, environment, COUNT(*) FROM deployments GROUP BY service, environment';
+
 const DEPLOYMENT_COLUMNS = 'id, service, version, environment, status, description, created_by, created_by_key_id, created_at, started_at, finished_at, operation_id, rollback_of';
 const OPERATION_COLUMNS = 'id, type, status, progress, target_type, target_id, scope, message, error_code, error_message, result, cancel_requested, runner_id, heartbeat_at, created_at, started_at, updated_at, finished_at';
 
-async function seedSqlite(file, rows) {
+async function seedSqlite(file, rows, { operations = true } = {}) {
   const Database = require('better-sqlite3');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -30,35 +33,40 @@ async function seedSqlite(file, rows) {
     for (let i = from; i < to; i++) {
       const r = row(i, start);
       insertDeployment.run(r.deployment);
+      if (!operations) continue;
       r.operation[11] = 0;
       insertOperation.run(r.operation);
     }
   });
   for (let from = 0; from < rows; from += 50_000) batch(from, Math.min(rows, from + 50_000));
+  db.exec(COUNT_DEPLOYMENTS);
   // No ANALYZE: Flightdeck never runs it, so a real SQLite file has no statistics. With them
   // (sqlite_stat4), SQLite plans every statement that binds an indexed column again on every run:
   // a filtered page took 139 µs instead of 115, its count 29 µs instead of 22 (docs/decisions/015).
   db.close();
 }
 
-async function seedPostgres(url, rows) {
+async function seedPostgres(url, rows, { operations = true } = {}) {
   const { Client } = require('pg');
   const client = new Client({ connectionString: url });
   await client.connect();
   const start = Date.now() - rows * 60_000;
   const CHUNK = 2000;
   for (let from = 0; from < rows; from += CHUNK) {
+    // In transactions of 50,000 rows.
+    if (from % (CHUNK * 25) === 0) await client.query(from === 0 ? 'BEGIN' : 'COMMIT; BEGIN');
     const to = Math.min(rows, from + CHUNK);
     const deployments = [];
-    const operations = [];
+    const ops = [];
     for (let i = from; i < to; i++) {
       const r = row(i, start);
       deployments.push(r.deployment);
-      operations.push(r.operation);
+      ops.push(r.operation);
     }
     await client.query(insertSql('deployments', DEPLOYMENT_COLUMNS, deployments), deployments.flat());
-    await client.query(insertSql('operations', OPERATION_COLUMNS, operations), operations.flat());
+    if (operations) await client.query(insertSql('operations', OPERATION_COLUMNS, ops), ops.flat());
   }
+  await client.query(`${COUNT_DEPLOYMENTS}; COMMIT`);
   // What autovacuum does after a bulk insert (PostgreSQL 13+ vacuums insert-only tables too): fresh
   // statistics, and a visibility map so that counts can be answered from the indexes alone.
   await client.query('VACUUM ANALYZE');

@@ -5,6 +5,9 @@
 -- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null}]
 INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of")
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO "deployment_counts" ("service", "environment", "count")
+VALUES (?, ?, 1) ON CONFLICT ("service", "environment") DO UPDATE
+SET "count" = "deployment_counts"."count" + 1;
 
 -- DeploymentsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
@@ -29,14 +32,14 @@ RETURNING "id", "service", "version", "environment", "status", "description", "c
 
 -- DeploymentsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COUNT(*) FROM "deployments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts")
 FROM "deployments"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (filtered by service and environment)
 -- params: [{"service":"payments","environment":"production"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COUNT(*) FROM "deployments" WHERE "service" = ? AND "environment" = ?)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts" WHERE "service" = ? AND "environment" = ?)
 FROM "deployments"
 WHERE "service" = ? AND "environment" = ?
 ORDER BY "created_at" DESC, "id" DESC
@@ -52,12 +55,20 @@ LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (page 3; past the last page, as here, its total is counted apart)
 -- params: [{},{"limit":51,"offset":100}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COUNT(*) FROM "deployments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts")
 FROM "deployments"
 WHERE "id" IN (SELECT "id" FROM "deployments" ORDER BY "created_at" DESC, "id" DESC LIMIT 51 OFFSET ?)
 ORDER BY "created_at" DESC, "id" DESC;
-SELECT COUNT(*)
-FROM "deployments";
+SELECT COALESCE(SUM("count"), 0)
+FROM "deployment_counts";
+
+-- DeploymentsRepository.pageNewestFirst (filtered by status: counted)
+-- params: [{"status":"failed"},{"limit":51,"offset":0}]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", (SELECT COUNT(*) FROM "deployments" WHERE "status" = ?)
+FROM "deployments"
+WHERE "status" = ?
+ORDER BY "created_at" DESC, "id" DESC
+LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (after a cursor)
 -- params: [{},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]

@@ -11,6 +11,7 @@ import { AuditEvents1764000000003 } from './migrations/1764000000003-audit-event
 import { ApiKeyLineage1764000000004 } from './migrations/1764000000004-api-key-lineage';
 import { AuditEventEnvironment1764000000005 } from './migrations/1764000000005-audit-event-environment';
 import { IdempotencyResponseType1764000000006 } from './migrations/1764000000006-idempotency-response-type';
+import { DeploymentCounts1764000000007 } from './migrations/1764000000007-deployment-counts';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   ApiKeyLineage1764000000004,
   AuditEventEnvironment1764000000005,
   IdempotencyResponseType1764000000006,
+  DeploymentCounts1764000000007,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

@@ -62,6 +62,17 @@ export interface ReadOptions<T> {
   lockShared?: boolean;
 }
 
+/**
+ * Where a page's `total` comes from instead of counting its rows: the sum of a column over the
+ * rows of another table matching a condition (counts kept beside the rows, e.g. per group).
+ */
+export interface SumOf<C extends ObjectLiteral> {
+  table: EntityTable<C>;
+  column: keyof C & string;
+  where: Where<C>;
+}
+
+/** A WHERE clause, or a whole statement built on one: its SQL, and its values in placeholder order. */
 interface Filter {
   /** What the SQL depends on (columns, IS NULL, list lengths, ranges), to cache it by. */
   shape: string;
@@ -161,27 +172,44 @@ export class EntityTable<T extends ObjectLiteral> {
    * A page of a list and how many rows match in all, read by one statement: the count is a
    * subquery beside the page's columns. One round trip instead of two (the second cost a
    * PostgreSQL list a fifth of its time, docs/decisions/010), and the total counts the very snapshot
-   * the rows come from. A page that continues after a row (`after`) has no total: what keyset
-   * pages save is counting every match.
+   * the rows come from. With `total`, that subquery sums kept counts instead of counting every
+   * matching row (docs/decisions/023). A page that continues after a row (`after`) has no total:
+   * what keyset pages save is counting every match.
    */
-  async findPage(options: ReadOptions<T>): Promise<{ rows: T[]; total?: number }> {
+  async findPage<C extends ObjectLiteral>(
+    options: ReadOptions<T>,
+    total?: SumOf<C>,
+  ): Promise<{ rows: T[]; total?: number }> {
     if (options.after) return { rows: await this.find(options) };
-    const raw = await this.select(options, true);
+    const raw = await this.select(options, total ?? true);
     const rows = raw.map((row) => this.hydrate(row));
     if (raw.length > 0) return { rows, total: Number(raw[0][this.columns.length]) };
     // No row to carry the count: nothing matches, unless the page lies past the last one.
     const pastTheEnd = (options.offset ?? 0) > 0 || options.limit === 0;
-    return { rows, total: pastTheEnd ? await this.count(options.where) : 0 };
+    if (!pastTheEnd) return { rows, total: 0 };
+    return { rows, total: await (total ? total.table.sum(total) : this.count(options.where)) };
   }
 
-  /** The rows of `options` as arrays of {@link columnList}'s values, then the count if `counted`. */
-  private select(options: ReadOptions<T>, counted: boolean): Promise<unknown[][]> {
+  /**
+   * The rows of `options` as arrays of {@link columnList}'s values, then, if `counted`, how many
+   * match (true) or the sum it names.
+   */
+  private select<C extends ObjectLiteral>(
+    options: ReadOptions<T>,
+    counted: boolean | SumOf<C>,
+  ): Promise<unknown[][]> {
     const order = options.order ?? [];
     const where = options.where ?? {};
     // The count's condition comes first in the SQL, so its values come first too.
-    const counting = counted ? this.filter(where) : undefined;
-    const filter = this.filter(where, counting?.values.length ?? 0, order, options.after);
-    const values = [...(counting?.values ?? []), ...filter.values];
+    const counting =
+      counted === true
+        ? this.countQuery(where)
+        : counted
+          ? counted.table.sumQuery(counted)
+          : undefined;
+    const countValues = counting?.values ?? [];
+    const filter = this.filter(where, countValues.length, order, options.after);
+    const values = [...countValues, ...filter.values];
     const { limit, offset = 0 } = options;
     const paged = limit !== undefined;
     if (!paged && options.offset !== undefined) throw new Error('offset needs a limit');
@@ -198,10 +226,10 @@ export class EntityTable<T extends ObjectLiteral> {
     if (paged && !literalLimit) values.push(limit);
     if (deep) values.push(offset);
     const lock = options.lockShared && this.db.dialect === 'postgres';
-    const shape = `select|${filter.shape}|${order.join(',')}|${paged ? (literalLimit ? limit : '?') : ''}|${deep}|${counted}|${lock}`;
+    const shape = `select|${filter.shape}|${order.join(',')}|${paged ? (literalLimit ? limit : '?') : ''}|${deep}|${counting?.shape ?? ''}|${lock}`;
     const sql = this.sql(shape, () => {
       const table = this.escape(this.metadata.tableName);
-      const total = counting ? `, (${this.countSql(counting)})` : '';
+      const total = counting ? `, (${counting.sql()})` : '';
       const columns = this.columnList() + total;
       const orderBy = order
         .map(([property, direction]) => `${this.name(property)} ${direction}`)
@@ -226,15 +254,57 @@ export class EntityTable<T extends ObjectLiteral> {
   }
 
   async count(where: Where<T> = {}): Promise<number> {
-    const filter = this.filter(where);
-    const sql = this.sql(`count|${filter.shape}`, () => this.countSql(filter));
-    const [[n]] = await this.db.read(sql, filter.values);
+    return this.total(this.countQuery(where));
+  }
+
+  /** The sum of a column over the rows `where` matches (0 when none does). */
+  sum(of: Pick<SumOf<T>, 'column' | 'where'>): Promise<number> {
+    return this.total(this.sumQuery(of));
+  }
+
+  private async total(query: Filter): Promise<number> {
+    const [[n]] = await this.db.read(this.sql(query.shape, query.sql), query.values);
     return Number(n); // PostgreSQL answers a bigint as a string
   }
 
-  /** The rows matching `filter`, counted: a statement of its own, or a page's subquery. */
-  private countSql(filter: Filter): string {
-    return `SELECT COUNT(*) FROM ${this.escape(this.metadata.tableName)}${filter.sql()}`;
+  /** The rows `where` matches, counted: a statement of its own, or a page's subquery. */
+  private countQuery(where: Where<T>): Filter {
+    const filter = this.filter(where);
+    const table = this.escape(this.metadata.tableName);
+    const sql = () => `SELECT COUNT(*) FROM ${table}${filter.sql()}`;
+    return { shape: `count|${filter.shape}`, sql, values: filter.values };
+  }
+
+  /** The sum of a column over the rows `where` matches, as {@link countQuery}. */
+  private sumQuery({ column, where }: Pick<SumOf<T>, 'column' | 'where'>): Filter {
+    const filter = this.filter(where);
+    const table = this.escape(this.metadata.tableName);
+    const summed = this.escape(this.column(column).column.databaseName);
+    const sql = () => `SELECT COALESCE(SUM(${summed}), 0) FROM ${table}${filter.sql()}`;
+    return { shape: `sum ${table}.${summed}|${filter.shape}`, sql, values: filter.values };
+  }
+
+  /**
+   * Adds 1 to `column` of the row with the key `key` (the table's whole primary key), inserting
+   * that row with 1 if there is none: one statement (`INSERT … ON CONFLICT DO UPDATE`).
+   */
+  async increment(key: Partial<T>, column: keyof T & string): Promise<void> {
+    const keys = this.metadata.primaryColumns;
+    const counted = this.escape(this.column(column).column.databaseName);
+    const sql = this.sql(`increment|${column}`, () => {
+      const table = this.escape(this.metadata.tableName);
+      const names = keys.map((k) => this.escape(k.databaseName)).join(', ');
+      const placeholders = keys.map((_, i) => this.parameter(i)).join(', ');
+      return (
+        `INSERT INTO ${table} (${names}, ${counted}) VALUES (${placeholders}, 1) ` +
+        `ON CONFLICT (${names}) DO UPDATE SET ${counted} = ${table}.${counted} + 1`
+      );
+    });
+    const values = keys.map((k) => {
+      const { conversion } = this.column(k.propertyName);
+      return this.persistent((key as Record<string, unknown>)[k.propertyName], conversion);
+    });
+    await this.db.write(sql, values);
   }
 
   /** Inserts the entity's columns that are set (generated keys and defaults are left to the database). */

@@ -4,6 +4,7 @@ import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
+import { DeploymentCount } from './deployment-count.entity';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
@@ -20,7 +21,7 @@ export class DeploymentsModule {
       module: DeploymentsModule,
       imports: [
         DatabaseModule,
-        DatabaseModule.forFeature([Deployment, DeploymentEvent]),
+        DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
         ObservabilityModule,
         DriversModule,
         OperationsModule.forRoot(config),
