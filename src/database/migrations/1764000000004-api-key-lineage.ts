@@ -77,10 +77,9 @@ export class ApiKeyLineage1764000000004 implements MigrationInterface {
 
     for (const row of changed) {
       // Named parameters, written in each driver's own placeholders.
-      const [sql, values] = queryRunner.connection.driver.escapeQueryWithParameters(
+      const [sql, values] = queryRunner.dataSource.driver.escapeQueryWithParameters(
         'UPDATE api_keys SET name = :name, expires_at = :expires, revoked_at = :revoked WHERE id = :id',
         { name: row.name, expires: row.expires_at, revoked: row.revoked_at, id: row.id },
-        {},
       );
       await queryRunner.query(sql, values);
     }
