@@ -66,10 +66,16 @@ describe('Deployments (e2e)', () => {
     });
 
     it('should say which field is missing in the message', async () => {
-      const res = await t.http().post('/api/v1/deployments').set(bearer(ADMIN_KEY)).send({ version: '1', environment: 'staging' });
+      const res = await t
+        .http()
+        .post('/api/v1/deployments')
+        .set(bearer(ADMIN_KEY))
+        .send({ version: '1', environment: 'staging' });
       expect(res.status).toBe(400);
       expect(res.body.message).toBe('Missing required field: service');
-      expect(res.body.details.errors).toEqual([{ field: 'service', message: 'service is required' }]);
+      expect(res.body.details.errors).toEqual([
+        { field: 'service', message: 'service is required' },
+      ]);
     });
 
     it('should refuse wrong JSON types', async () => {
@@ -90,7 +96,10 @@ describe('Deployments (e2e)', () => {
         .set('Content-Type', 'application/json')
         .send('{"service": ');
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ error: 'validation_error', message: 'Malformed JSON in request body' });
+      expect(res.body).toMatchObject({
+        error: 'validation_error',
+        message: 'Malformed JSON in request body',
+      });
       expect(res.body.request_id).toBe(res.headers['x-request-id']);
     });
 
@@ -99,7 +108,12 @@ describe('Deployments (e2e)', () => {
         .http()
         .post('/api/v1/deployments')
         .set(bearer(ADMIN_KEY))
-        .send({ service: 'big', version: '1', environment: 'staging', description: 'x'.repeat(1024 * 1024 + 10) });
+        .send({
+          service: 'big',
+          version: '1',
+          environment: 'staging',
+          description: 'x'.repeat(1024 * 1024 + 10),
+        });
       expect(res.status).toBe(413);
       expect(res.body.error).toBe('payload_too_large');
     });
@@ -107,7 +121,9 @@ describe('Deployments (e2e)', () => {
     it('should let exactly one of two simultaneous rollouts of a service and environment win', async () => {
       const service = uniqueService('race');
       const results = await Promise.all(
-        ['1', '2'].map((version) => requestDeployment(t, { service, version, environment: 'production' })),
+        ['1', '2'].map((version) =>
+          requestDeployment(t, { service, version, environment: 'production' }),
+        ),
       );
       expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
       const conflict = results.find((r) => r.status === 409)!;
@@ -140,7 +156,10 @@ describe('Deployments (e2e)', () => {
         requestDeployment(t, { service, version: '1', environment: 'production' }),
       ]);
       expect([a.status, b.status]).toEqual([201, 201]);
-      await Promise.all([waitForOperation(t, a.body.operation_id), waitForOperation(t, b.body.operation_id)]);
+      await Promise.all([
+        waitForOperation(t, a.body.operation_id),
+        waitForOperation(t, b.body.operation_id),
+      ]);
     });
   });
 
@@ -154,40 +173,61 @@ describe('Deployments (e2e)', () => {
         .send({ service, version: '2.0.0', environment: 'staging' });
 
       expect(res.status).toBe(202);
-      expect(res.body).toMatchObject({ type: 'deployment.rollout', status: 'pending', progress: 0 });
+      expect(res.body).toMatchObject({
+        type: 'deployment.rollout',
+        status: 'pending',
+        progress: 0,
+      });
       expect(res.body.operation_id).toBe(res.body.id);
       expect(res.headers.location).toBe(res.body.status_url);
       const path = res.body.status_url;
       expect(path).toBe(`/api/v1/operations/${res.body.id}`);
       const op = await t.http().get(path).set(bearer(ADMIN_KEY));
       expect(op.status).toBe(200);
-      const deployment = await t.http().get(`/api/v1/deployments/${res.body.deployment_id}`).set(bearer(ADMIN_KEY));
+      const deployment = await t
+        .http()
+        .get(`/api/v1/deployments/${res.body.deployment_id}`)
+        .set(bearer(ADMIN_KEY));
       expect(deployment.body).toMatchObject({ service, operation_id: res.body.id });
       await waitForOperation(t, res.body.id);
     });
   });
 
   describe('GET /api/v1/deployments/{id}', () => {
-    it.each(['does-not-exist', '00000000-0000-0000-0000-000000000000', '1', "x'; DROP TABLE deployments; --"])(
-      'should answer %s with 404 resource_not_found',
-      async (id) => {
-        const res = await t.http().get(`/api/v1/deployments/${encodeURIComponent(id)}`).set(bearer(ADMIN_KEY));
-        expect(res.status).toBe(404);
-        expect(res.body.error).toBe('resource_not_found');
-      },
-    );
+    it.each([
+      'does-not-exist',
+      '00000000-0000-0000-0000-000000000000',
+      '1',
+      "x'; DROP TABLE deployments; --",
+    ])('should answer %s with 404 resource_not_found', async (id) => {
+      const res = await t
+        .http()
+        .get(`/api/v1/deployments/${encodeURIComponent(id)}`)
+        .set(bearer(ADMIN_KEY));
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe('resource_not_found');
+    });
   });
 
   describe('GET /api/v1/deployments/{id}/events', () => {
     it('should list every status the deployment went through, oldest first', async () => {
       const deployment = await deployAndWait(t, { service: uniqueService(), version: '1' });
-      const res = await t.http().get(`/api/v1/deployments/${deployment.id}/events`).set(bearer(ADMIN_KEY));
+      const res = await t
+        .http()
+        .get(`/api/v1/deployments/${deployment.id}/events`)
+        .set(bearer(ADMIN_KEY));
       expect(res.status).toBe(200);
-      expect(res.body.events.map((e: { status: string }) => e.status)).toEqual(['pending', 'in_progress', 'successful']);
+      expect(res.body.events.map((e: { status: string }) => e.status)).toEqual([
+        'pending',
+        'in_progress',
+        'successful',
+      ]);
       const times = res.body.events.map((e: { at: string }) => e.at);
       expect([...times].sort()).toEqual(times);
       expect(res.body.events[0].message).toBe('Requested by admin');
-      const rows = await t.dataSource.getRepository(DeploymentEvent).countBy({ deploymentId: deployment.id });
+      const rows = await t.dataSource
+        .getRepository(DeploymentEvent)
+        .countBy({ deploymentId: deployment.id });
       expect(rows).toBe(3);
     });
 
@@ -214,7 +254,10 @@ describe('Deployments (e2e)', () => {
     });
 
     it('should list newest first with total, page and per_page', async () => {
-      const res = await t.http().get(`/api/v1/deployments?service=${service}`).set(bearer(ADMIN_KEY));
+      const res = await t
+        .http()
+        .get(`/api/v1/deployments?service=${service}`)
+        .set(bearer(ADMIN_KEY));
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ total: 5, page: 1, per_page: 50 });
       expect(res.body.deployments.map((d: { id: string }) => d.id)).toEqual([...ids].reverse());
@@ -227,29 +270,44 @@ describe('Deployments (e2e)', () => {
         .set(bearer(ADMIN_KEY));
       expect(res.body.total).toBe(2);
       expect(res.body.deployments.map((d: { version: string }) => d.version)).toEqual(['5', '3']);
-      const none = await t.http().get(`/api/v1/deployments?service=${service}&status=failed`).set(bearer(ADMIN_KEY));
+      const none = await t
+        .http()
+        .get(`/api/v1/deployments?service=${service}&status=failed`)
+        .set(bearer(ADMIN_KEY));
       expect(none.body).toMatchObject({ total: 0, deployments: [] });
     });
 
     it('should page through the list without overlap', async () => {
       const pages = [];
       for (const page of [1, 2, 3]) {
-        const res = await t.http().get(`/api/v1/deployments?service=${service}&per_page=2&page=${page}`).set(bearer(ADMIN_KEY));
+        const res = await t
+          .http()
+          .get(`/api/v1/deployments?service=${service}&per_page=2&page=${page}`)
+          .set(bearer(ADMIN_KEY));
         expect(res.body).toMatchObject({ total: 5, page, per_page: 2 });
         pages.push(...res.body.deployments.map((d: { id: string }) => d.id));
       }
       expect(pages).toEqual([...ids].reverse());
-      const beyond = await t.http().get(`/api/v1/deployments?service=${service}&per_page=2&page=4`).set(bearer(ADMIN_KEY));
+      const beyond = await t
+        .http()
+        .get(`/api/v1/deployments?service=${service}&per_page=2&page=4`)
+        .set(bearer(ADMIN_KEY));
       expect(beyond.body.deployments).toEqual([]);
     });
 
     it('should say next_cursor on every page but the last', async () => {
       const pageOf = (page: number) =>
-        t.http().get(`/api/v1/deployments?service=${service}&per_page=2&page=${page}`).set(bearer(ADMIN_KEY));
+        t
+          .http()
+          .get(`/api/v1/deployments?service=${service}&per_page=2&page=${page}`)
+          .set(bearer(ADMIN_KEY));
       expect((await pageOf(1)).body.next_cursor).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]+$/));
       expect((await pageOf(2)).body.next_cursor).toEqual(expect.any(String));
       expect((await pageOf(3)).body.next_cursor).toBeNull();
-      const exact = await t.http().get(`/api/v1/deployments?service=${service}&per_page=5`).set(bearer(ADMIN_KEY));
+      const exact = await t
+        .http()
+        .get(`/api/v1/deployments?service=${service}&per_page=5`)
+        .set(bearer(ADMIN_KEY));
       expect(exact.body).toMatchObject({ total: 5, next_cursor: null });
     });
 
@@ -261,7 +319,8 @@ describe('Deployments (e2e)', () => {
         const query: string = `service=${service}&per_page=2${cursor ? `&cursor=${cursor}` : ''}`;
         const res = await t.http().get(`/api/v1/deployments?${query}`).set(bearer(ADMIN_KEY));
         expect(res.status).toBe(200);
-        if (cursor) expect(Object.keys(res.body).sort()).toEqual(['deployments', 'next_cursor', 'per_page']);
+        if (cursor)
+          expect(Object.keys(res.body).sort()).toEqual(['deployments', 'next_cursor', 'per_page']);
         seen.push(...res.body.deployments.map((d: { id: string }) => d.id));
         cursor = res.body.next_cursor;
         pages++;
@@ -273,16 +332,18 @@ describe('Deployments (e2e)', () => {
     it('should neither skip nor repeat when deployments arrive during a walk by cursor', async () => {
       const busy = uniqueService('busy');
       const old: string[] = [];
-      for (const version of ['1', '2', '3']) old.push((await deployAndWait(t, { service: busy, version })).id);
-      const list = (query: string) => t.http().get(`/api/v1/deployments?service=${busy}&${query}`).set(bearer(ADMIN_KEY));
+      for (const version of ['1', '2', '3'])
+        old.push((await deployAndWait(t, { service: busy, version })).id);
+      const list = (query: string) =>
+        t.http().get(`/api/v1/deployments?service=${busy}&${query}`).set(bearer(ADMIN_KEY));
       const first = await list('per_page=2');
 
       await deployAndWait(t, { service: busy, version: '4' });
 
       const rest = await list(`per_page=2&cursor=${first.body.next_cursor}`);
-      expect([...first.body.deployments, ...rest.body.deployments].map((d: { id: string }) => d.id)).toEqual(
-        [...old].reverse(),
-      );
+      expect(
+        [...first.body.deployments, ...rest.body.deployments].map((d: { id: string }) => d.id),
+      ).toEqual([...old].reverse());
       expect(rest.body.next_cursor).toBeNull();
       // By page number the newcomer pushes everything along: page 2 repeats the end of page 1.
       const page2 = await list('per_page=2&page=2');
@@ -290,12 +351,23 @@ describe('Deployments (e2e)', () => {
     });
 
     it("should refuse another list's cursor, naming that list", async () => {
-      const page = await t.http().get(`/api/v1/deployments?service=${service}&per_page=2`).set(bearer(ADMIN_KEY));
-      const elsewhere = await t.http().get(`/api/v1/operations?cursor=${page.body.next_cursor}`).set(bearer(ADMIN_KEY));
+      const page = await t
+        .http()
+        .get(`/api/v1/deployments?service=${service}&per_page=2`)
+        .set(bearer(ADMIN_KEY));
+      const elsewhere = await t
+        .http()
+        .get(`/api/v1/operations?cursor=${page.body.next_cursor}`)
+        .set(bearer(ADMIN_KEY));
       expect(elsewhere.status).toBe(400);
       expect(elsewhere.body.error).toBe('validation_error');
-      expect(elsewhere.body.message).toBe('Invalid cursor: it continues the list of deployments, not operations');
-      const audit = await t.http().get(`/api/v1/audit-events?cursor=${page.body.next_cursor}`).set(bearer(ADMIN_KEY));
+      expect(elsewhere.body.message).toBe(
+        'Invalid cursor: it continues the list of deployments, not operations',
+      );
+      const audit = await t
+        .http()
+        .get(`/api/v1/audit-events?cursor=${page.body.next_cursor}`)
+        .set(bearer(ADMIN_KEY));
       expect(audit.status).toBe(400);
     });
 
@@ -303,7 +375,10 @@ describe('Deployments (e2e)', () => {
       ['cursor=not-a-cursor', 'Invalid cursor'],
       ['cursor=a%2Bb', 'Invalid cursor'],
       [`cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`, 'Invalid cursor'],
-      [`cursor=${Buffer.from('["2026-11-25T10:30:00.120Z","x"]').toString('base64url')}&page=1`, 'not both'],
+      [
+        `cursor=${Buffer.from('["2026-11-25T10:30:00.120Z","x"]').toString('base64url')}&page=1`,
+        'not both',
+      ],
     ])('should refuse %s with 400 naming cursor', async (query, message) => {
       const res = await t.http().get(`/api/v1/deployments?${query}`).set(bearer(ADMIN_KEY));
       expect(res.status).toBe(400);

@@ -1,6 +1,13 @@
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
 import { writeDriversConfig } from './helpers/drivers-config';
-import { ADMIN_KEY, bearer, eventually, startTestApp, TestApp, waitForOperation } from './helpers/test-app';
+import {
+  ADMIN_KEY,
+  bearer,
+  eventually,
+  startTestApp,
+  TestApp,
+  waitForOperation,
+} from './helpers/test-app';
 
 describe('Operations (e2e)', () => {
   let t: TestApp;
@@ -17,12 +24,18 @@ environments:
     await t.close();
   });
 
-  const getOp = async (id: string) => (await t.http().get(`/api/v1/operations/${id}`).set(bearer(ADMIN_KEY))).body;
-  const cancel = (id: string) => t.http().post(`/api/v1/operations/${id}/cancel`).set(bearer(ADMIN_KEY));
+  const getOp = async (id: string) =>
+    (await t.http().get(`/api/v1/operations/${id}`).set(bearer(ADMIN_KEY))).body;
+  const cancel = (id: string) =>
+    t.http().post(`/api/v1/operations/${id}/cancel`).set(bearer(ADMIN_KEY));
 
   describe('GET /api/v1/operations/{id}', () => {
     it('should show progress rising in steps while it runs, then 100 and a result', async () => {
-      const created = await requestDeployment(t, { service: uniqueService(), version: '7', environment: 'slow' });
+      const created = await requestDeployment(t, {
+        service: uniqueService(),
+        version: '7',
+        environment: 'slow',
+      });
       const seen = new Set<number>();
       await eventually(async () => {
         const op = await getOp(created.body.operation_id);
@@ -51,7 +64,11 @@ environments:
 
   describe('POST /api/v1/operations/{id}/cancel', () => {
     it('should stop a running rollout: 202 at once, then cancelled, and the deployment cancelled', async () => {
-      const created = await requestDeployment(t, { service: uniqueService('cancel'), version: '1', environment: 'slow' });
+      const created = await requestDeployment(t, {
+        service: uniqueService('cancel'),
+        version: '1',
+        environment: 'slow',
+      });
       const opId = created.body.operation_id;
       await eventually(async () => (await getOp(opId)).status === 'running');
 
@@ -63,10 +80,20 @@ environments:
       const op = await waitForOperation(t, opId);
       expect(op.status).toBe('cancelled');
       expect(op.progress).toBeLessThan(100);
-      const deployment = await t.http().get(`/api/v1/deployments/${created.body.id}`).set(bearer(ADMIN_KEY));
+      const deployment = await t
+        .http()
+        .get(`/api/v1/deployments/${created.body.id}`)
+        .set(bearer(ADMIN_KEY));
       expect(deployment.body.status).toBe('cancelled');
-      const events = await t.http().get(`/api/v1/deployments/${created.body.id}/events`).set(bearer(ADMIN_KEY));
-      expect(events.body.events.map((e: { status: string }) => e.status)).toEqual(['pending', 'in_progress', 'cancelled']);
+      const events = await t
+        .http()
+        .get(`/api/v1/deployments/${created.body.id}/events`)
+        .set(bearer(ADMIN_KEY));
+      expect(events.body.events.map((e: { status: string }) => e.status)).toEqual([
+        'pending',
+        'in_progress',
+        'cancelled',
+      ]);
     });
 
     it('should free the service and environment for the next rollout once cancelled', async () => {
@@ -80,7 +107,10 @@ environments:
       expect(next.status).toBe(201);
       expect(sameEnv.status).toBe(201);
       await cancel(sameEnv.body.operation_id);
-      await Promise.all([waitForOperation(t, next.body.operation_id), waitForOperation(t, sameEnv.body.operation_id)]);
+      await Promise.all([
+        waitForOperation(t, next.body.operation_id),
+        waitForOperation(t, sameEnv.body.operation_id),
+      ]);
     });
 
     it('should answer 409 conflict for a finished operation and leave it as it was', async () => {
@@ -101,7 +131,11 @@ environments:
       const service = uniqueService('ops');
       await deployAndWait(t, { service, version: '1' });
       const v2 = await deployAndWait(t, { service, version: '2' });
-      const rb = await t.http().post(`/api/v1/deployments/${v2.id}/rollback`).set(bearer(ADMIN_KEY)).send({});
+      const rb = await t
+        .http()
+        .post(`/api/v1/deployments/${v2.id}/rollback`)
+        .set(bearer(ADMIN_KEY))
+        .send({});
       await waitForOperation(t, rb.body.operation_id);
 
       const rollbacks = await t
@@ -109,8 +143,12 @@ environments:
         .get('/api/v1/operations?type=deployment.rollback&status=succeeded')
         .set(bearer(ADMIN_KEY));
       expect(rollbacks.status).toBe(200);
-      expect(rollbacks.body.operations.map((o: { id: string }) => o.id)).toContain(rb.body.operation_id);
-      expect(rollbacks.body.operations.every((o: { type: string }) => o.type === 'deployment.rollback')).toBe(true);
+      expect(rollbacks.body.operations.map((o: { id: string }) => o.id)).toContain(
+        rb.body.operation_id,
+      );
+      expect(
+        rollbacks.body.operations.every((o: { type: string }) => o.type === 'deployment.rollback'),
+      ).toBe(true);
 
       const firstPage = await t.http().get('/api/v1/operations?per_page=2').set(bearer(ADMIN_KEY));
       expect(firstPage.body).toMatchObject({ page: 1, per_page: 2 });
@@ -128,16 +166,22 @@ environments:
         walked.push(...res.body.operations.map((o: { id: string }) => o.id));
         cursor = res.body.next_cursor;
       } while (cursor && walked.length < 1000);
-      const rollouts = await t.http().get('/api/v1/operations?type=deployment.rollout&per_page=100').set(bearer(ADMIN_KEY));
+      const rollouts = await t
+        .http()
+        .get('/api/v1/operations?type=deployment.rollout&per_page=100')
+        .set(bearer(ADMIN_KEY));
       expect(rollouts.body.total).toBeLessThan(100);
       expect(walked).toEqual(rollouts.body.operations.map((o: { id: string }) => o.id));
       expect(firstPage.body.operations[0].id).toBe(rb.body.operation_id);
     });
 
-    it.each(['status=done', 'per_page=500', 'page=-1', 'unknown=1'])('should refuse %s with 400', async (query) => {
-      const res = await t.http().get(`/api/v1/operations?${query}`).set(bearer(ADMIN_KEY));
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('validation_error');
-    });
+    it.each(['status=done', 'per_page=500', 'page=-1', 'unknown=1'])(
+      'should refuse %s with 400',
+      async (query) => {
+        const res = await t.http().get(`/api/v1/operations?${query}`).set(bearer(ADMIN_KEY));
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('validation_error');
+      },
+    );
   });
 });

@@ -22,7 +22,8 @@ environments:
 
   const rollback = (id: string, body: object = {}) =>
     t.http().post(`/api/v1/deployments/${id}/rollback`).set(bearer(ADMIN_KEY)).send(body);
-  const get = async (id: string) => (await t.http().get(`/api/v1/deployments/${id}`).set(bearer(ADMIN_KEY))).body;
+  const get = async (id: string) =>
+    (await t.http().get(`/api/v1/deployments/${id}`).set(bearer(ADMIN_KEY))).body;
 
   it('should redeploy the previous successful version and end the rolled-back one rolled_back', async () => {
     const service = uniqueService('rb');
@@ -45,7 +46,12 @@ environments:
     expect(op).toMatchObject({ type: 'deployment.rollback', status: 'succeeded' });
 
     const restored = await get(res.body.rollback_id);
-    expect(restored).toMatchObject({ version: '1.0.0', status: 'successful', rollback_of: v2.id, service });
+    expect(restored).toMatchObject({
+      version: '1.0.0',
+      status: 'successful',
+      rollback_of: v2.id,
+      service,
+    });
     expect(restored.id).not.toBe(v1.id);
     expect(await get(v2.id)).toMatchObject({ status: 'rolled_back' });
     expect(await get(v1.id)).toMatchObject({ status: 'successful' });
@@ -162,7 +168,11 @@ environments:
   });
 
   it('should validate the reason and answer unknown deployments with 404', async () => {
-    const bad = await t.http().post('/api/v1/deployments/whatever/rollback').set(bearer(ADMIN_KEY)).send({ reason: 5 });
+    const bad = await t
+      .http()
+      .post('/api/v1/deployments/whatever/rollback')
+      .set(bearer(ADMIN_KEY))
+      .send({ reason: 5 });
     expect(bad.status).toBe(400);
     const missing = await rollback('no-such-deployment');
     expect(missing.status).toBe(404);

@@ -200,7 +200,9 @@ program
           list.total === undefined
             ? `(${list.deployments.length})`
             : `(${list.deployments.length} of ${list.total}, page ${list.page})`,
-          ...(list.next_cursor ? [`more: add --cursor ${list.next_cursor} (and the same filters)`] : []),
+          ...(list.next_cursor
+            ? [`more: add --cursor ${list.next_cursor} (and the same filters)`]
+            : []),
         ].join('\n'),
       );
     },

@@ -97,9 +97,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
       'responseStatus' | 'responseBody' | 'responseLocation' | 'responseType'
     >,
   ): Promise<void> {
-    await this.db.transaction(() =>
-      this.records.saveResponse(apiKeyId, key, answer),
-    );
+    await this.db.transaction(() => this.records.saveResponse(apiKeyId, key, answer));
   }
 
   /** Lets a retry run the request again (it was refused before it did anything, or failed inside). */
