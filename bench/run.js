@@ -1,4 +1,4 @@
-// npm run bench [-- --scenario first-page-scale] [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
+// npm run bench (scripts/with-node.sh 24 npm run bench: on Node 24, service and floor) [-- --scenario first-page-scale] [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
 // same run, in turns with it, a bare NestJS app answering the same requests with each scenario's
 // status and body, and prints every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
@@ -20,7 +20,7 @@ const arg = (name, fallback) => {
 const ROWS = Number(arg('rows', '100000'));
 const DATABASES = arg('db', 'sqlite,postgres').split(',');
 const DURATION = Number(arg('duration', '5'));
-const CONNECTIONS = Number(arg('connections', '10'));
+const CONNECTIONS = Number(arg('connections', '50'));
 // The floor as Nest ships it (the issue's "bare NestJS app"), or on Flightdeck's Express adapter.
 const FLOOR = arg('floor', 'nest');
 if (!['nest', 'flightdeck'].includes(FLOOR)) throw new Error(`--floor takes nest or flightdeck, not ${FLOOR}`);
@@ -109,6 +109,7 @@ async function compare(title, service, floor) {
     requests_per_second: Math.round(rate(runs.service)),
     p50_ms: median(runs.service.map((r) => r.p50)),
     p99_ms: Math.max(...runs.service.map((r) => r.p99)),
+    floor_p99_ms: Math.max(...runs.floor.map((r) => r.p99)),
     errors: runs.service.reduce((n, r) => n + r.errors, 0),
     floor_requests_per_second: Math.round(rate(runs.floor)),
     ratio_to_floor: +median(runs.service.map((r, i) => r.requests / r.seconds / (runs.floor[i].requests / runs.floor[i].seconds))).toFixed(2),
@@ -266,6 +267,7 @@ function targets(run) {
   return [
     ['single-row reads >= 60% of floor', Math.min(read.ratio_to_floor, op.ratio_to_floor) >= 0.6, `${read.ratio_to_floor}, ${op.ratio_to_floor}`],
     ['filtered lists >= 40% of floor', filtered.ratio_to_floor >= 0.4, `${filtered.ratio_to_floor}`],
+    [`p99 of reads and filtered lists <= 3x the floor's (${CONNECTIONS} connections)`, [read, op, filtered].every((s) => s.p99_ms <= 3 * s.floor_p99_ms), [read, op, filtered].map((s) => `${s.p99_ms}/${s.floor_p99_ms} ms`).join(', ')],
     ['deep page <= 2x first page (req/s)', first.requests_per_second / Math.max(1, deep.requests_per_second) <= 2, `${(first.requests_per_second / Math.max(1, deep.requests_per_second)).toFixed(2)}x by page number, ${(first.requests_per_second / Math.max(1, cursor.requests_per_second)).toFixed(2)}x by cursor`],
     ...(run.database === 'sqlite' ? [['creating rollouts >= 1000/s', create.requests_per_second >= 1000, `${create.requests_per_second}/s`]] : []),
     ['no errors', run.scenarios.every((s) => s.errors === 0), run.scenarios.map((s) => s.errors).join('/')],
@@ -281,14 +283,14 @@ async function main() {
     runs.push(run);
   }
 
-  console.log(`\nFlightdeck benchmark: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario and as long for its floor, in ${ROUNDS} turns, ${require('node:os').cpus().length} cores; floor: a bare NestJS app on ${FLOOR === 'nest' ? "Nest's own Express adapter" : "Flightdeck's Express adapter"}`);
+  console.log(`\nFlightdeck benchmark on Node ${process.version}: ${ROWS} seeded deployments, ${CONNECTIONS} connections, ${DURATION}s per scenario and as long for its floor, in ${ROUNDS} turns, ${require('node:os').cpus().length} cores; floor: a bare NestJS app on ${FLOOR === 'nest' ? "Nest's own Express adapter" : "Flightdeck's Express adapter"}`);
   for (const run of runs) {
     console.log(`== ${run.database}: seeded in ${run.seed_seconds}s; start-up ${run.startup_ms} ms (floor ${run.floor.startup_ms} ms); idle RSS ${run.idle_rss_mb} MB (floor ${run.floor.idle_rss_mb} MB); RSS after load ${run.rss_after_load_mb} MB; list on ${ROWS} rows: median ${run.list_ms_median} ms, p90 ${run.list_ms_p90} ms`);
-    console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'floor req/s': s.floor_requests_per_second, 'x floor': s.ratio_to_floor, 'body B': s.body_bytes, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, errors: s.errors })));
+    console.table(run.scenarios.map((s) => ({ scenario: s.scenario, 'req/s': s.requests_per_second, 'floor req/s': s.floor_requests_per_second, 'x floor': s.ratio_to_floor, 'body B': s.body_bytes, 'p50 ms': s.p50_ms, 'p99 ms': s.p99_ms, 'floor p99': s.floor_p99_ms, errors: s.errors })));
     for (const t of run.targets) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.value}`);
     console.log('');
   }
-  const results = { at: new Date().toISOString(), floor_adapter: FLOOR, rows: ROWS, duration_seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
+  const results = { at: new Date().toISOString(), node: process.version, floor_adapter: FLOOR, rows: ROWS, duration_seconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, runs, total_seconds: (Date.now() - started) / 1000 };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote bench/results.json (${results.total_seconds.toFixed(0)} s in all)`);
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express, Request, Response } from 'express';
-import { FlightdeckExpressAdapter } from './express-adapter';
+import { appPrototypesPay, FlightdeckExpressAdapter } from './express-adapter';
 
 interface Answer {
   status: number;
@@ -89,8 +89,8 @@ async function answersOf(adapter: ExpressAdapter): Promise<Answer[]> {
 }
 
 describe('FlightdeckExpressAdapter', () => {
-  it('should build requests and responses with the app’s own prototypes', async () => {
-    const served = await serve(new FlightdeckExpressAdapter());
+  it('should build requests and responses with the app’s own prototypes when asked to', async () => {
+    const served = await serve(new FlightdeckExpressAdapter({ appPrototypes: true }));
     try {
       await served.request('/things/1');
       await served.request('/text');
@@ -100,28 +100,50 @@ describe('FlightdeckExpressAdapter', () => {
     }
   });
 
-  it('should answer every request exactly as Nest’s own Express adapter does', async () => {
-    const ours = await answersOf(new FlightdeckExpressAdapter());
-    expect(ours).toEqual(await answersOf(new ExpressAdapter()));
-    expect(ours[0]).toMatchObject({ status: 200 });
-    expect(JSON.parse(ours[0].body)).toEqual({
-      id: '42',
-      query: { service: 'web', environment: 'prod' },
-      host: 'HOST',
-      protocol: 'http',
-      ip: 'string',
-      accepts: 'json',
-      app: true,
-      locals: true,
-    });
-    expect(ours[1]).toMatchObject({ status: 301, headers: { location: '/things/1' } });
-    expect(ours[2]).toMatchObject({
-      status: 200,
-      body: 'hi',
-      headers: { 'x-custom': 'yes', 'set-cookie': 'session=abc; Path=/; HttpOnly' },
-    });
-    expect(ours[3]).toMatchObject({ status: 204, body: '' });
-    expect(JSON.parse(ours[4].body)).toEqual({ json: 'application/json', length: '7' });
-    expect(ours[5].status).toBe(404);
+  it('should leave requests and responses to Express when asked not to', async () => {
+    const served = await serve(new FlightdeckExpressAdapter({ appPrototypes: false }));
+    try {
+      await served.request('/things/1');
+      expect(served.arrivedWithAppPrototypes).toEqual([false]);
+    } finally {
+      await served.close();
+    }
   });
+
+  it('should build them from the app’s prototypes by default on Node 20 and 22 only', () => {
+    expect(['20.19.0', '22.12.0', '24.0.0', '26.1.0'].map((v) => appPrototypesPay(v))).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it.each([true, false])(
+    'should answer every request exactly as Nest’s own Express adapter does (app prototypes: %s)',
+    async (appPrototypes) => {
+      const ours = await answersOf(new FlightdeckExpressAdapter({ appPrototypes }));
+      expect(ours).toEqual(await answersOf(new ExpressAdapter()));
+      expect(ours[0]).toMatchObject({ status: 200 });
+      expect(JSON.parse(ours[0].body)).toEqual({
+        id: '42',
+        query: { service: 'web', environment: 'prod' },
+        host: 'HOST',
+        protocol: 'http',
+        ip: 'string',
+        accepts: 'json',
+        app: true,
+        locals: true,
+      });
+      expect(ours[1]).toMatchObject({ status: 301, headers: { location: '/things/1' } });
+      expect(ours[2]).toMatchObject({
+        status: 200,
+        body: 'hi',
+        headers: { 'x-custom': 'yes', 'set-cookie': 'session=abc; Path=/; HttpOnly' },
+      });
+      expect(ours[3]).toMatchObject({ status: 204, body: '' });
+      expect(JSON.parse(ours[4].body)).toEqual({ json: 'application/json', length: '7' });
+      expect(ours[5].status).toBe(404);
+    },
+  );
 });

@@ -6,23 +6,27 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 
 /**
- * Nest's Express adapter, with one change: Node's server creates each request and response with
- * the app's Express prototypes already in place.
+ * Nest's Express adapter, with one change where it pays: Node's server creates each request and
+ * response with the app's Express prototypes already in place.
  *
  * Express 5 hands every request to the app with `Object.setPrototypeOf(req, app.request)` (and
- * the same for `res`). On V8, an object whose prototype has been changed gets a new hidden class
- * for each property added to it afterwards, so no two requests share a shape and every property
- * access on them, in Node's HTTP code, Express, Nest and Flightdeck alike, misses its inline
- * cache: over half of a read's CPU (docs/decisions/001). Node's server takes the classes to build
- * requests and responses with (its documented `IncomingMessage`/`ServerResponse` options); when
- * their prototypes are the app's own, Express's `setPrototypeOf` has nothing to change.
+ * the same for `res`). On the V8 of Node 20 and 22, an object whose prototype has been changed
+ * gets a new hidden class for each property added to it afterwards, so no two requests share a
+ * shape and every property access on them misses its inline cache: over half of a read's CPU.
+ * Node's server takes the classes to build requests and responses with (its documented
+ * `IncomingMessage`/`ServerResponse` options); when their prototypes are the app's own, Express's
+ * `setPrototypeOf` has nothing to change. Node 24's V8 keeps requests' shapes by itself, and
+ * there this buys nothing measurable, so it is left out (docs/decisions/001).
  */
 export class FlightdeckExpressAdapter extends ExpressAdapter {
   /**
    * `requestTimeoutMs` (`FLIGHTDECK_REQUEST_TIMEOUT_MS`): how long a client has to send a whole
-   * request. Without it, Node's defaults (5 minutes).
+   * request. Without it, Node's defaults (5 minutes). `appPrototypes`: build requests and
+   * responses from the app's prototypes; by default where that pays, `appPrototypesPay()`.
    */
-  constructor(private readonly settings: { requestTimeoutMs?: number } = {}) {
+  constructor(
+    private readonly settings: { requestTimeoutMs?: number; appPrototypes?: boolean } = {},
+  ) {
     super();
   }
 
@@ -34,20 +38,8 @@ export class FlightdeckExpressAdapter extends ExpressAdapter {
 
   private createServer(): Server {
     const app = this.getInstance<Express>();
-
-    // Subclasses, because V8 keeps one layout for all instances of a derived class; each one
-    // inherits from the app's prototype and then takes its place.
-    class AppRequest extends IncomingMessage {}
-    Object.setPrototypeOf(AppRequest.prototype, app.request);
-    app.request = AppRequest.prototype as unknown as Express['request'];
-    class AppResponse extends ServerResponse<AppRequest> {}
-    Object.setPrototypeOf(AppResponse.prototype, app.response);
-    app.response = AppResponse.prototype as unknown as Express['response'];
-
-    return createServer(
-      { IncomingMessage: AppRequest, ServerResponse: AppResponse, ...timeouts(this.settings) },
-      app,
-    );
+    const classes = (this.settings.appPrototypes ?? appPrototypesPay()) ? appClasses(app) : {};
+    return createServer({ ...classes, ...timeouts(this.settings) }, app);
   }
 
   /**
@@ -77,6 +69,29 @@ export class FlightdeckExpressAdapter extends ExpressAdapter {
       );
     });
   }
+}
+
+/**
+ * Whether requests built from the app's prototypes pay on this Node: on 20 and 22, where V8 gives
+ * each request its own hidden class otherwise, not on 24 and later (docs/decisions/001).
+ */
+export function appPrototypesPay(version: string = process.versions.node): boolean {
+  return Number(version.split('.')[0]) < 24;
+}
+
+/**
+ * Classes for Node's server to build requests and responses with, whose prototypes are the app's
+ * Express prototypes. Subclasses, because V8 keeps one layout for all instances of a derived
+ * class; each one inherits from the app's prototype and then takes its place.
+ */
+function appClasses(app: Express) {
+  class AppRequest extends IncomingMessage {}
+  Object.setPrototypeOf(AppRequest.prototype, app.request);
+  app.request = AppRequest.prototype as unknown as Express['request'];
+  class AppResponse extends ServerResponse<AppRequest> {}
+  Object.setPrototypeOf(AppResponse.prototype, app.response);
+  app.response = AppResponse.prototype as unknown as Express['response'];
+  return { IncomingMessage: AppRequest, ServerResponse: AppResponse };
 }
 
 /**
