@@ -13,7 +13,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['common', 'config', 'observability'],
   ['database', 'auth'],
-  ['operations', 'drivers', 'idempotency', 'audit'],
+  ['operations', 'drivers', 'idempotency', 'audit', 'gates', 'locks', 'freezes'],
   ['deployments'],
   ['health', 'cli', '.'],
 ];

@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
+import { GatesModule } from './gates/gates.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -28,6 +29,7 @@ export class AppModule {
         AuditModule,
         IdempotencyModule,
         OperationsModule.forRoot(config),
+        GatesModule,
         DeploymentsModule.forRoot(config),
         HealthModule.forRoot(config),
       ],

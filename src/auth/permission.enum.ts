@@ -7,6 +7,11 @@ export enum Permission {
   OperationsCancel = 'operations:cancel',
   KeysManage = 'keys:manage',
   AuditRead = 'audit:read',
+  LocksManage = 'locks:manage',
+  FreezesManage = 'freezes:manage',
+  DeploymentsApprove = 'deployments:approve',
+  DeploymentsOverride = 'deployments:override',
+  WebhooksManage = 'webhooks:manage',
 }
 
 export const ALL_PERMISSIONS = Object.values(Permission);

@@ -351,7 +351,7 @@ export interface components {
              *       "deployments:read"
              *     ]
              */
-            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read")[];
+            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read" | "locks:manage" | "freezes:manage" | "deployments:approve" | "deployments:override" | "webhooks:manage")[];
             /**
              * @example [
              *       "staging"
@@ -375,7 +375,7 @@ export interface components {
              * @example validation_error
              * @enum {string}
              */
-            error: "validation_error" | "authentication_error" | "authorization_error" | "resource_not_found" | "conflict" | "deployment_failed" | "idempotency_key_reused" | "payload_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
+            error: "validation_error" | "authentication_error" | "authorization_error" | "resource_not_found" | "conflict" | "deployment_failed" | "deployment_blocked" | "idempotency_key_reused" | "payload_too_large" | "rate_limited" | "internal_error" | "service_unavailable";
             /** @example Missing required field: service */
             message: string;
             details?: components["schemas"]["ErrorDetailsDto"];
@@ -396,7 +396,7 @@ export interface components {
              *       "deployments:create"
              *     ]
              */
-            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read")[];
+            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read" | "locks:manage" | "freezes:manage" | "deployments:approve" | "deployments:override" | "webhooks:manage")[];
             /**
              * @description Environment names the key may act on, or `["*"]` for all of them.
              * @example [
@@ -426,7 +426,7 @@ export interface components {
              *       "deployments:read"
              *     ]
              */
-            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read")[];
+            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read" | "locks:manage" | "freezes:manage" | "deployments:approve" | "deployments:override" | "webhooks:manage")[];
             /**
              * @example [
              *       "staging"
@@ -462,7 +462,7 @@ export interface components {
              *       "deployments:read"
              *     ]
              */
-            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read")[];
+            permissions: ("deployments:read" | "deployments:create" | "deployments:rollback" | "operations:read" | "operations:cancel" | "keys:manage" | "audit:read" | "locks:manage" | "freezes:manage" | "deployments:approve" | "deployments:override" | "webhooks:manage")[];
             /**
              * @example [
              *       "staging"

@@ -6,6 +6,8 @@ export enum ErrorCode {
   ResourceNotFound = 'resource_not_found',
   Conflict = 'conflict',
   DeploymentFailed = 'deployment_failed',
+  /** A gate (lock, freeze, promotion) stops the request; `details.gates` says which and why. */
+  DeploymentBlocked = 'deployment_blocked',
   IdempotencyKeyReused = 'idempotency_key_reused',
   PayloadTooLarge = 'payload_too_large',
   RateLimited = 'rate_limited',
@@ -20,6 +22,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.ResourceNotFound]: 404,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.DeploymentFailed]: 409,
+  [ErrorCode.DeploymentBlocked]: 409,
   [ErrorCode.IdempotencyKeyReused]: 422,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.RateLimited]: 429,
