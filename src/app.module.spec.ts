@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from './app.module';
 import { ListAuditEventsQueryDto } from './audit/dto/audit-event.dto';
 import { ListDeploymentsQueryDto } from './deployments/dto/list-deployments-query.dto';
+import { StateQueryDto } from './deployments/dto/state.dto';
 import { ListOperationsQueryDto } from './operations/dto/list-operations-query.dto';
 import { OperationLogsQueryDto } from './operations/dto/operation-logs.dto';
 import { GetOperationQueryDto } from './operations/dto/operation-logs.dto';
@@ -13,6 +14,7 @@ import { OperationRunner } from './operations/operation.runner';
 
 const QUERY_DTOS = [
   ListDeploymentsQueryDto,
+  StateQueryDto,
   ListOperationsQueryDto,
   GetOperationQueryDto,
   OperationLogsQueryDto,

@@ -1,6 +1,7 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../src/config/app-config';
 import { MIGRATIONS, typeOrmOptions } from '../src/database/database.module';
+import { DeploymentCounts1764000000007 } from '../src/database/migrations/1764000000007-deployment-counts';
 import { Deployment } from '../src/deployments/deployment.entity';
 import {
   deployAndWait,
@@ -111,7 +112,7 @@ describe('List totals of deployments made before the upgrade (e2e)', () => {
     const config = AppConfig.fromEnvironment({ DATABASE_URL: database.url });
     const before = new DataSource({
       ...(typeOrmOptions(config) as DataSourceOptions),
-      migrations: MIGRATIONS.filter((m) => m.name !== 'DeploymentCounts1764000000007'),
+      migrations: MIGRATIONS.slice(0, MIGRATIONS.indexOf(DeploymentCounts1764000000007)),
       entities: [Deployment],
     });
     await before.initialize();

@@ -4,7 +4,6 @@ import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
-import { DeploymentCount } from './deployment-count.entity';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
@@ -13,6 +12,9 @@ import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
+import { ServiceEnvironment } from './service-environment.entity';
+import { StateController } from './state.controller';
+import { StateService } from './state.service';
 
 @Module({})
 export class DeploymentsModule {
@@ -21,18 +23,19 @@ export class DeploymentsModule {
       module: DeploymentsModule,
       imports: [
         DatabaseModule,
-        DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
+        DatabaseModule.forFeature([Deployment, DeploymentEvent, ServiceEnvironment]),
         ObservabilityModule,
         DriversModule,
         OperationsModule.forRoot(config),
       ],
-      controllers: [DeploymentsController],
+      controllers: [DeploymentsController, StateController],
       providers: [
         DeploymentsRepository,
         DeploymentEventsRepository,
         DeploymentsService,
         DeploymentRollbackService,
         DeploymentOperationsHandler,
+        StateService,
       ],
     };
   }
