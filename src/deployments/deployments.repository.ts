@@ -34,26 +34,26 @@ const quoted = (statuses: readonly DeploymentStatus[]) => statuses.map((s) => `'
  * {@link NEWEST_FIRST} (the order `findNewestSuccessful` reads, so a rollback that succeeded is
  * the current one).
  */
-const CURRENT_OF_SE = `SELECT d."id" FROM "deployments" d
- WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = '${DeploymentStatus.Successful}'
- ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1`;
+const CURRENT_OF_SE =
+  `SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment"` +
+  ` AND d."status" = '${DeploymentStatus.Successful}' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1`;
 
 /**
  * Recomputes one row of `service_environments` from the deployments, by their indexes (service,
- * environment, creation): the current one, the newest successful one before it with another
- * version (one rolled back is no longer successful), and the one in flight.
+ * environment, creation; the running-rollout index): the current one, the newest successful one
+ * before it with another version (one rolled back is no longer successful), and the one in flight.
  */
 const KEEP_STATE = `UPDATE "service_environments" AS se SET
  "current_id" = (${CURRENT_OF_SE}),
  "previous_id" = (SELECT p."id" FROM "deployments" c, "deployments" p
-   WHERE c."id" = (${CURRENT_OF_SE})
-     AND p."service" = c."service" AND p."environment" = c."environment" AND p."status" = '${DeploymentStatus.Successful}'
-     AND p."version" <> c."version" AND (p."created_at", p."id") < (c."created_at", c."id")
-   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
+  WHERE c."id" = (${CURRENT_OF_SE})
+  AND p."service" = c."service" AND p."environment" = c."environment" AND p."status" = '${DeploymentStatus.Successful}'
+  AND p."version" <> c."version" AND (p."created_at", p."id") < (c."created_at", c."id")
+  ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
-   WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN (${quoted(IN_FLIGHT_STATUSES)})
-   ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
- WHERE se."service" = $1 AND se."environment" = $2`;
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN (${quoted(IN_FLIGHT_STATUSES)})
+  ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+WHERE se."service" = $1 AND se."environment" = $2`;
 
 /** A page of `service_environments` (by its key: service, then environment) and the deployments each row names. */
 const STATE_COLUMNS = `se."service", se."environment",
@@ -136,6 +136,7 @@ export class DeploymentsRepository {
   }
 
   /** Recomputes what runs in a service and environment (its row exists: {@link insert} made it). */
+  @GenerateSql({ params: ['payments', 'production'] })
   private async keepState(service: string, environment: string): Promise<void> {
     const sql = this.db.dialect === 'postgres' ? KEEP_STATE : KEEP_STATE.replace(/\$\d/g, '?');
     await this.db.write(sql, [service, environment]);
