@@ -10,10 +10,10 @@ VALUES (?, ?, 1) ON CONFLICT ("service", "environment") DO UPDATE
 SET "count" = "service_environments"."count" + 1;
 UPDATE "service_environments" AS se SET
  "current_id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1),
- "previous_id" = (SELECT p."id" FROM "deployments" c, "deployments" p
-  WHERE c."id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
-  AND p."service" = c."service" AND p."environment" = c."environment" AND p."status" = 'successful'
-  AND p."version" <> c."version" AND (p."created_at", p."id") < (c."created_at", c."id")
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = 'successful'
+  AND (p."created_at", p."id") < (SELECT d."created_at", d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
   WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
@@ -45,10 +45,10 @@ RETURNING "id", "service", "version", "environment", "status", "description", "c
 -- params: ["payments","production"]
 UPDATE "service_environments" AS se SET
  "current_id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1),
- "previous_id" = (SELECT p."id" FROM "deployments" c, "deployments" p
-  WHERE c."id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
-  AND p."service" = c."service" AND p."environment" = c."environment" AND p."status" = 'successful'
-  AND p."version" <> c."version" AND (p."created_at", p."id") < (c."created_at", c."id")
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = 'successful'
+  AND (p."created_at", p."id") < (SELECT d."created_at", d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
   WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')

@@ -30,25 +30,28 @@ const RUNNING = [DeploymentStatus.Pending, DeploymentStatus.InProgress];
 const quoted = (statuses: readonly DeploymentStatus[]) => statuses.map((s) => `'${s}'`).join(', ');
 
 /**
- * The newest successful deployment of the `service_environments` row `se`, in the order of
- * {@link NEWEST_FIRST} (the order `findNewestSuccessful` reads, so a rollback that succeeded is
- * the current one).
+ * `columns` of the newest successful deployment of the `service_environments` row `se`, in the
+ * order of {@link NEWEST_FIRST} (the order `findNewestSuccessful` reads, so a rollback that
+ * succeeded is the current one).
  */
-const CURRENT_OF_SE =
-  `SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment"` +
+const newestSuccessfulOfSe = (columns: string) =>
+  `SELECT ${columns} FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment"` +
   ` AND d."status" = '${DeploymentStatus.Successful}' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1`;
 
 /**
  * Recomputes one row of `service_environments` from the deployments, by their indexes (service,
  * environment, creation; the running-rollout index): the current one, the newest successful one
  * before it with another version (one rolled back is no longer successful), and the one in flight.
+ * Each subquery refers to `se` alone, never to another subquery's row: so PostgreSQL walks the
+ * index backward from the current one and stops at the first match (joined to the current row, it
+ * read every older deployment of the pair and sorted them).
  */
 const KEEP_STATE = `UPDATE "service_environments" AS se SET
- "current_id" = (${CURRENT_OF_SE}),
- "previous_id" = (SELECT p."id" FROM "deployments" c, "deployments" p
-  WHERE c."id" = (${CURRENT_OF_SE})
-  AND p."service" = c."service" AND p."environment" = c."environment" AND p."status" = '${DeploymentStatus.Successful}'
-  AND p."version" <> c."version" AND (p."created_at", p."id") < (c."created_at", c."id")
+ "current_id" = (${newestSuccessfulOfSe('d."id"')}),
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = '${DeploymentStatus.Successful}'
+  AND (p."created_at", p."id") < (${newestSuccessfulOfSe('d."created_at", d."id"')})
+  AND p."version" <> (${newestSuccessfulOfSe('d."version"')})
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
   WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN (${quoted(IN_FLIGHT_STATUSES)})

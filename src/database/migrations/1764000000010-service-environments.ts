@@ -10,19 +10,21 @@ import { refColumn, textColumn } from '../columns';
 const FILL = `
 INSERT INTO service_environments (service, environment, count)
   SELECT service, environment, COUNT(*) FROM deployments GROUP BY service, environment`;
-const CURRENT = `
-SELECT d.id FROM deployments d
- WHERE d.service = service_environments.service AND d.environment = service_environments.environment
-   AND d.status = 'successful'
- ORDER BY d.created_at DESC, d.id DESC LIMIT 1`;
+/** Columns of the newest successful deployment of the row being updated. */
+const newest = (columns: string) => `
+    SELECT ${columns} FROM deployments d
+     WHERE d.service = service_environments.service AND d.environment = service_environments.environment
+       AND d.status = 'successful'
+     ORDER BY d.created_at DESC, d.id DESC LIMIT 1`;
 const STATE = `
 UPDATE service_environments SET
-  current_id = (${CURRENT}),
+  current_id = (${newest('d.id')}),
   previous_id = (
-    SELECT p.id FROM deployments c, deployments p
-     WHERE c.id = (${CURRENT})
-       AND p.service = c.service AND p.environment = c.environment AND p.status = 'successful'
-       AND p.version <> c.version AND (p.created_at, p.id) < (c.created_at, c.id)
+    SELECT p.id FROM deployments p
+     WHERE p.service = service_environments.service AND p.environment = service_environments.environment
+       AND p.status = 'successful'
+       AND (p.created_at, p.id) < (${newest('d.created_at, d.id')})
+       AND p.version <> (${newest('d.version')})
      ORDER BY p.created_at DESC, p.id DESC LIMIT 1),
   in_flight_id = (
     SELECT d.id FROM deployments d
