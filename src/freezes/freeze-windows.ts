@@ -22,7 +22,7 @@ const MAX_SHIFT = 3 * HOUR;
 /** The longest recurring window: 31 days (a yearly holiday freeze fits; a longer one is a one-off). */
 export const MAX_DURATION_MINUTES = 31 * 24 * 60;
 /** Windows that overlap or touch merge; a chain of more than this many is reported without an end. */
-const MAX_CHAINED_MATCHES = 2000;
+const MAX_CHAINED_MATCHES = 500;
 /** A merged window, or windows of several freezes back to back, lasting longer: reported without an end. */
 const HORIZON = 366 * DAY;
 /** How many cron matches a search for the next window looks through at most. */
@@ -235,7 +235,7 @@ function firstStartAfter(s: RecurringSchedule, at: number): number | undefined {
 
 /**
  * The schedule's window covering `at`, if any: when it started, and when it closes with the windows
- * overlapping or touching it merged in (null: no close within a year, or 2,000 windows in a row).
+ * overlapping or touching it merged in (null: no close within a year, or 500 windows in a row).
  */
 export function windowAt(
   s: FreezeSchedule,
