@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
+  ApiBody,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -41,6 +42,31 @@ export class FreezesController {
       '(`["*"]`: a key with every environment), else 403. Around daylight-saving changes, a local ' +
       'time that comes twice starts a window at both, and one that is skipped starts its window as ' +
       'far past the change (02:30 → 03:30); a window lasts `duration_minutes` of elapsed time.',
+  })
+  @ApiBody({
+    type: CreateFreezeDto,
+    examples: {
+      'one-off': {
+        summary: 'Black Friday: payments and checkout in production',
+        value: {
+          name: 'Black Friday',
+          environments: ['production'],
+          services: ['payments', 'checkout'],
+          starts_at: '2026-11-27T00:00:00Z',
+          ends_at: '2026-11-30T08:00:00Z',
+        },
+      },
+      recurring: {
+        summary: 'Every weekend, every environment, Friday 18:00 to Monday 07:00 in Berlin',
+        value: {
+          name: 'Weekends',
+          environments: ['*'],
+          cron: '0 18 * * 5',
+          duration_minutes: 3660,
+          timezone: 'Europe/Berlin',
+        },
+      },
+    },
   })
   @ApiCreatedResponse({ type: FreezeResponseDto })
   @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.PayloadTooLarge)
