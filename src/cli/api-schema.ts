@@ -851,7 +851,7 @@ export interface components {
             /** @description The freezes whose window applies now. */
             active: components["schemas"]["FreezeResponseDto"][];
             /**
-             * @description When `frozen` next changes: while frozen, when it thaws (every window that applies, or opens as another closes, has closed); otherwise when the next window opens. Null when nothing will change (or not within a year).
+             * @description When `frozen` next changes: while frozen, when it thaws (every window that applies, or opens as another closes, has closed); otherwise when the next window opens. Null when nothing will change, or when recurring windows keep it frozen without end in sight (over a year, 500 windows back to back, or 100 hand-overs between freezes).
              * @example 2026-11-30T08:00:00.000Z
              */
             next_change_at: string | null;

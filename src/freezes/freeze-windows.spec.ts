@@ -178,6 +178,16 @@ describe('freeze windows', () => {
       expect(windowIso(weekdays, '2026-06-09T12:00:00Z')?.end).toBe('2026-06-13T00:00:00.000Z');
     });
 
+    it('should report the end of a one-off freeze however far, and of freezes taking turns', () => {
+      const long = { startsAt: at('2026-01-01T00:00:00Z'), endsAt: at('2030-01-01T00:00:00Z') };
+      expect(iso(nextChange([long], at('2026-06-01T00:00:00Z')))).toBe('2030-01-01T00:00:00.000Z');
+      // 00:00-12:00 and 12:00-24:00, every day: frozen for good.
+      const am = { cron: '0 0 * * *', durationMinutes: 720, timezone: 'UTC' };
+      const pm = { cron: '0 12 * * *', durationMinutes: 720, timezone: 'UTC' };
+      expect(windowAt(am, at('2026-06-09T06:00:00Z'))?.end).toBe(at('2026-06-09T12:00:00Z'));
+      expect(nextChange([am, pm], at('2026-06-09T06:00:00Z'))).toBeNull();
+    });
+
     it('should report no close for windows that never stop chaining', () => {
       const always = { cron: '0 0 * * *', durationMinutes: 1440, timezone: 'UTC' };
       expect(windowAt(always, at('2026-06-09T12:00:00Z'))?.end).toBeNull();

@@ -25,6 +25,8 @@ export const MAX_DURATION_MINUTES = 31 * 24 * 60;
 const MAX_CHAINED_MATCHES = 500;
 /** A merged window, or windows of several freezes back to back, lasting longer: reported without an end. */
 const HORIZON = 366 * DAY;
+/** Windows of different freezes handing over to each other more often: reported without an end. */
+const MAX_HANDOVERS = 100;
 /** How many cron matches a search for the next window looks through at most. */
 const MAX_SEARCHED_MATCHES = 2000;
 
@@ -257,26 +259,31 @@ export function nextOpening(s: FreezeSchedule, at: number): number | undefined {
 /**
  * When the schedules stop covering `at` together: the close of the union of their windows around
  * `at` (a window of one opening as another closes keeps it going). Undefined when none covers
- * `at`; null when no close is found within a year.
+ * `at`; null when recurring windows keep it going for more than a year, or freezes hand over to
+ * each other more than {@link MAX_HANDOVERS} times.
  */
 export function unionCloseAt(schedules: FreezeSchedule[], at: number): number | null | undefined {
   let close = at;
-  for (;;) {
+  for (let handovers = 0; handovers <= MAX_HANDOVERS; handovers++) {
     let later = close;
+    let byRecurring = false;
     for (const s of schedules) {
       const window = windowAt(s, close);
       if (window?.end === null) return null;
-      if (window && window.end > later) later = window.end;
+      if (window && window.end > later) [later, byRecurring] = [window.end, isRecurring(s)];
     }
     if (later === close) return close === at ? undefined : close;
-    if (later - at > HORIZON) return null;
+    // A one-off's end is exact however far; only recurring windows can chain on for ever.
+    if (byRecurring && later - at > HORIZON) return null;
     close = later;
   }
+  return null;
 }
 
 /**
  * When the freeze state of `schedules` next changes after `at`: when frozen, when it thaws; when
- * not, when the next window opens. Null when nothing will change (or not within a year).
+ * not, when the next window opens. Null when nothing will change (or recurring windows keep it
+ * frozen for more than a year).
  */
 export function nextChange(schedules: FreezeSchedule[], at: number): number | null {
   const close = unionCloseAt(schedules, at);

@@ -99,7 +99,8 @@ export class FreezeStatusResponseDto {
     description:
       'When `frozen` next changes: while frozen, when it thaws (every window that applies, or ' +
       'opens as another closes, has closed); otherwise when the next window opens. Null when ' +
-      'nothing will change (or not within a year).',
+      'nothing will change, or when recurring windows keep it frozen without end in sight (over a ' +
+      'year, 500 windows back to back, or 100 hand-overs between freezes).',
   })
   next_change_at: string | null;
 }
