@@ -32,7 +32,7 @@ export class FreezeGate implements Gate, OnModuleInit {
     return active.map(({ freeze, endsAt }) => ({
       type: this.type,
       status: 'blocked',
-      reason: `Freeze '${freeze.name}' applies until ${endsAt ?? 'further notice (its windows run back to back for over a year)'}`,
+      reason: `Freeze '${freeze.name}' applies until ${endsAt ?? 'further notice (its windows run back to back with no end in sight)'}`,
       details: { freeze_id: freeze.id, name: freeze.name, ends_at: endsAt },
     }));
   }
