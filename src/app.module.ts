@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
+import { FreezesModule } from './freezes/freezes.module';
 import { GatesModule } from './gates/gates.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
@@ -30,6 +31,7 @@ export class AppModule {
         IdempotencyModule,
         OperationsModule.forRoot(config),
         GatesModule,
+        FreezesModule,
         DeploymentsModule.forRoot(config),
         HealthModule.forRoot(config),
       ],

@@ -74,6 +74,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addTag('operations', 'The long-running work behind rollouts: progress, logs, events, cancel')
       .addTag('auth', 'API keys and the caller')
       .addTag('audit', 'Who did what')
+      .addTag('freezes', 'Freeze windows: periods in which rollouts are blocked')
       .addTag('health', 'Liveness and readiness probes')
       .addBearerAuth({
         type: 'http',

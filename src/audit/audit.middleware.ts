@@ -15,6 +15,7 @@ const TARGET_TYPES: Record<string, string> = {
   deployments: 'deployment',
   operations: 'operation',
   auth: 'api_key',
+  freezes: 'freeze',
 };
 /** Without control characters, which have no place in the log (and PostgreSQL refuses NUL). */
 function printable(text: string): string {

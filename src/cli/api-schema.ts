@@ -188,6 +188,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/freezes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the freezes that apply now or later
+         * @description Those touching the key's environments (a freeze of every environment touches all), newest first: every recurring freeze, and the one-off freezes that have not ended.
+         */
+        get: operations["listFreezes"];
+        put?: never;
+        /**
+         * Freeze rollouts for a while, once or on a schedule
+         * @description One-off (`starts_at`, `ends_at`; it may have started already, but not ended) or recurring (`cron` and `duration_minutes`, read in `timezone`, default UTC: each cron match starts a window). While a window applies, rollouts (never rollbacks) of its services in its environments answer 409 `deployment_blocked`. The key needs every environment it names (`["*"]`: a key with every environment), else 403. Around daylight-saving changes, a local time that comes twice starts a window at both, and one that is skipped starts its window as far past the change (02:30 → 03:30); a window lasts `duration_minutes` of elapsed time.
+         */
+        post: operations["createFreeze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/freezes/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether rollouts to an environment are frozen now, and until when
+         * @description The freezes whose window applies now to rollouts in `environment` (of `service`, when given), and `next_change_at`. An environment outside the key’s scope is 403.
+         */
+        get: operations["getFreezeStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/freezes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a freeze; its windows stop applying at once
+         * @description A freeze not touching the key's environments is 404; one touching them but naming an environment the key lacks is 403.
+         */
+        delete: operations["deleteFreeze"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments": {
         parameters: {
             query?: never;
@@ -665,6 +729,132 @@ export interface components {
              * @example running
              */
             status: string;
+        };
+        CreateFreezeDto: {
+            /**
+             * @description What the freeze is for; it names the freeze in gate answers. One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Black Friday
+             */
+            name: string;
+            /**
+             * @description The environments it freezes, or `["*"]` for every one. The API key must have each of them (for `["*"]`, every environment).
+             * @example [
+             *       "production"
+             *     ]
+             */
+            environments: string[];
+            /**
+             * @description The services it freezes; left out or null, every service. An empty list is refused rather than read as either "none" or "all".
+             * @example [
+             *       "payments",
+             *       "checkout"
+             *     ]
+             */
+            services?: string[] | null;
+            /**
+             * Format: date-time
+             * @description One-off: when it starts, an RFC 3339 date-time. It may have started already (it applies at once).
+             * @example 2026-11-27T00:00:00Z
+             */
+            starts_at?: string;
+            /**
+             * Format: date-time
+             * @description One-off: when it ends; after `starts_at`, and in the future (a freeze that is over never applies).
+             * @example 2026-11-30T08:00:00Z
+             */
+            ends_at?: string;
+            /**
+             * @description Recurring: a five-field cron (minute hour day-of-month month day-of-week) read in `timezone`; each match starts a window of `duration_minutes`. No seconds field, no `@daily`, no `H`.
+             * @example 0 18 * * 5
+             */
+            cron?: string;
+            /**
+             * @description Recurring: how long each window lasts, in elapsed minutes (31 days at most). Windows that overlap or touch make one.
+             * @example 3660
+             */
+            duration_minutes?: number;
+            /**
+             * @description Recurring: the IANA time zone the cron is read in.
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone: string;
+        };
+        FreezeCreatorDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            key_id: string;
+            /**
+             * @description The name of the API key.
+             * @example release-managers
+             */
+            name: string;
+        };
+        FreezeResponseDto: {
+            /** @example 0193a6f1-9c4d-7e21-8f3a-1b2c3d4e5f60 */
+            id: string;
+            /** @example Black Friday */
+            name: string;
+            /**
+             * @description `["*"]`: every environment.
+             * @example [
+             *       "production"
+             *     ]
+             */
+            environments: string[];
+            /**
+             * @description Null: every service.
+             * @example [
+             *       "payments",
+             *       "checkout"
+             *     ]
+             */
+            services: string[] | null;
+            /**
+             * @description One-off: when it starts; null for a recurring freeze.
+             * @example 2026-11-27T00:00:00.000Z
+             */
+            starts_at: string | null;
+            /**
+             * @description One-off: when it ends; null for a recurring freeze.
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            ends_at: string | null;
+            /**
+             * @description Recurring: the five-field cron that starts each window; null for a one-off.
+             * @example null
+             */
+            cron: string | null;
+            /**
+             * @description Recurring: how long each window lasts; null for a one-off.
+             * @example null
+             */
+            duration_minutes: number | null;
+            /**
+             * @description Recurring: the IANA time zone of the cron; null for a one-off.
+             * @example null
+             */
+            timezone: string | null;
+            /** @description The API key that created it. */
+            created_by: components["schemas"]["FreezeCreatorDto"];
+            /** @example 2026-11-20T09:15:00.000Z */
+            created_at: string;
+        };
+        FreezeListResponseDto: {
+            freezes: components["schemas"]["FreezeResponseDto"][];
+        };
+        FreezeStatusResponseDto: {
+            /**
+             * @description Whether a freeze window applies now.
+             * @example true
+             */
+            frozen: boolean;
+            /** @description The freezes whose window applies now. */
+            active: components["schemas"]["FreezeResponseDto"][];
+            /**
+             * @description When `frozen` next changes: while frozen, when it thaws (every window that applies, or opens as another closes, has closed); otherwise when the next window opens. Null when nothing will change, or when recurring windows keep it frozen without end in sight (over a year, 500 windows back to back, or 100 hand-overs between freezes).
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            next_change_at: string | null;
         };
         DeploymentResponseDto: {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
@@ -1386,6 +1576,200 @@ export interface operations {
             };
             /** @description `conflict` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listFreezes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeListResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFreezeDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `payload_too_large`: JSON body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getFreezeStatus: {
+        parameters: {
+            query: {
+                /** @description An environment in the key's scope. */
+                environment: string;
+                /** @description The service a rollout would deploy. Left out: every freeze of the environment counts, whatever its services. */
+                service?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeStatusResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `resource_not_found`: no such resource (or outside the key's environments) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

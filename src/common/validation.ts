@@ -1,6 +1,6 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { Transform } from 'class-transformer';
-import { ValidateBy } from 'class-validator';
+import { plainToInstance, Transform } from 'class-transformer';
+import { ValidateBy, validateSync } from 'class-validator';
 import { CONTROL_CHARACTER } from './control-characters';
 import { ApiError, FieldError } from './errors/api-error';
 
@@ -132,6 +132,18 @@ export function refuseUnseeable(value: unknown): FieldError | undefined {
   return undefined;
 }
 
+/** Query DTOs by whether `{}` passes them (then their defaults answer an empty query string). */
+const validWhenEmpty = new WeakMap<object, boolean>();
+
+function isValidWhenEmpty(metatype: new () => object): boolean {
+  let valid = validWhenEmpty.get(metatype);
+  if (valid === undefined) {
+    valid = validateSync(plainToInstance(metatype, {})).length === 0;
+    validWhenEmpty.set(metatype, valid);
+  }
+  return valid;
+}
+
 function isEmptyObject(value: unknown): boolean {
   if (!value || typeof value !== 'object') return false;
   for (const key in value) if (Object.hasOwn(value, key)) return false;
@@ -143,10 +155,12 @@ class ApiValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Bodies were checked as they were parsed (app.setup.ts); query strings are checked here.
     if (metadata.type === 'query') {
-      // No query string: the DTO's defaults, which are valid by construction (a spec checks
-      // every query DTO), without class-transformer and class-validator on every plain GET.
-      if (isEmptyObject(value) && metadata.metatype && metadata.metatype !== Object)
-        return Promise.resolve(new (metadata.metatype as new () => unknown)());
+      // No query string: the DTO's defaults (a spec checks they are what a full validation
+      // makes of `{}`), without class-transformer and class-validator on every plain GET; unless
+      // the DTO requires a field, when the full validation answers the 400.
+      const metatype = metadata.metatype as (new () => object) | undefined;
+      if (isEmptyObject(value) && metatype && metatype !== Object && isValidWhenEmpty(metatype))
+        return Promise.resolve(new metatype());
       const problem = refuseUnseeable(value);
       if (problem)
         throw ApiError.validation(`Invalid ${problem.field}: ${problem.message}`, [problem]);
