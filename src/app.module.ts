@@ -11,6 +11,7 @@ import { DeploymentsModule } from './deployments/deployments.module';
 import { GatesModule } from './gates/gates.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LocksModule } from './locks/locks.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OperationsModule } from './operations/operations.module';
 
@@ -30,6 +31,7 @@ export class AppModule {
         IdempotencyModule,
         OperationsModule.forRoot(config),
         GatesModule,
+        LocksModule,
         DeploymentsModule.forRoot(config),
         HealthModule.forRoot(config),
       ],

@@ -25,6 +25,11 @@ const ALL_PERMISSIONS = [
   'operations:cancel',
   'keys:manage',
   'audit:read',
+  'locks:manage',
+  'freezes:manage',
+  'deployments:approve',
+  'deployments:override',
+  'webhooks:manage',
 ];
 
 /** One field of every item of a list from a response body. */

@@ -11,6 +11,7 @@ import { AuditService } from './audit.service';
   imports: [DatabaseModule, DatabaseModule.forFeature([AuditEvent])],
   controllers: [AuditController],
   providers: [AuditEventsRepository, AuditService],
+  exports: [AuditService],
 })
 export class AuditModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
