@@ -61,12 +61,7 @@ async function startReplica(name, env) {
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) break;
-    if (
-      await fetch(`${base}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false)
-    )
-      return { name, base, child, pid: child.pid };
+    if (await fetch(`${base}/readyz`).then((r) => r.ok).catch(() => false)) return { name, base, child, pid: child.pid };
     await sleep(100);
   }
   child.kill('SIGKILL');
@@ -82,8 +77,7 @@ const api = (base) => async (method, path, body) => {
   return { status: res.status, body: await res.json().catch(() => null) };
 };
 
-const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 async function main() {
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -101,22 +95,10 @@ async function main() {
   writeFileSync(
     config,
     JSON.stringify({
-      default: {
-        driver: 'command',
-        command: [script],
-        env: { SCALE_OUT_FILE: ranFile, SCALE_OUT_STEP_SECONDS: '0.025' },
-      },
+      default: { driver: 'command', command: [script], env: { SCALE_OUT_FILE: ranFile, SCALE_OUT_STEP_SECONDS: '0.025' } },
       environments: {
-        medium: {
-          driver: 'command',
-          command: [script],
-          env: { SCALE_OUT_FILE: join(dir, 'medium.txt'), SCALE_OUT_STEP_SECONDS: '0.4' },
-        },
-        slow: {
-          driver: 'command',
-          command: [script],
-          env: { SCALE_OUT_FILE: join(dir, 'slow.txt'), SCALE_OUT_STEP_SECONDS: '1.5' },
-        },
+        medium: { driver: 'command', command: [script], env: { SCALE_OUT_FILE: join(dir, 'medium.txt'), SCALE_OUT_STEP_SECONDS: '0.4' } },
+        slow: { driver: 'command', command: [script], env: { SCALE_OUT_FILE: join(dir, 'slow.txt'), SCALE_OUT_STEP_SECONDS: '1.5' } },
       },
     }),
   );
@@ -147,15 +129,8 @@ async function main() {
           while (next < ROLLOUTS) {
             const i = next++;
             const call = api(replicas[i % 2].base);
-            const r = await call('POST', '/api/v1/deployments', {
-              service: `scale-${i}`,
-              version: '1.0.0',
-              environment: 'production',
-            });
-            assert(
-              r.status === 201,
-              `POST /deployments answered ${r.status}: ${JSON.stringify(r.body)}`,
-            );
+            const r = await call('POST', '/api/v1/deployments', { service: `scale-${i}`, version: '1.0.0', environment: 'production' });
+            assert(r.status === 201, `POST /deployments answered ${r.status}: ${JSON.stringify(r.body)}`);
             ids.push(r.body.id);
           }
         }),
@@ -163,11 +138,8 @@ async function main() {
       const accepted = Date.now();
       let rows;
       for (let i = 0; i < 600; i++) {
-        rows = (await db.query(`SELECT status, count(*)::int AS n FROM operations GROUP BY status`))
-          .rows;
-        const done = rows
-          .filter((r) => ['succeeded', 'failed', 'cancelled'].includes(r.status))
-          .reduce((s, r) => s + r.n, 0);
+        rows = (await db.query(`SELECT status, count(*)::int AS n FROM operations GROUP BY status`)).rows;
+        const done = rows.filter((r) => ['succeeded', 'failed', 'cancelled'].includes(r.status)).reduce((s, r) => s + r.n, 0);
         if (done >= ROLLOUTS) break;
         await sleep(200);
       }
@@ -177,96 +149,54 @@ async function main() {
       const lines = readFileSync(ranFile, 'utf8').trim().split('\n');
       const counts = new Map();
       for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
-      assert(
-        lines.length === ROLLOUTS,
-        `the deploy script ran ${lines.length} times for ${ROLLOUTS} rollouts`,
-      );
-      assert(
-        ids.every((id) => counts.get(id) === 1),
-        'some deployment ran more or less than once',
-      );
+      assert(lines.length === ROLLOUTS, `the deploy script ran ${lines.length} times for ${ROLLOUTS} rollouts`);
+      assert(ids.every((id) => counts.get(id) === 1), 'some deployment ran more or less than once');
       const ops = (
-        await db.query(
-          `SELECT created_at, started_at, finished_at, runner_id FROM operations WHERE status = 'succeeded'`,
-        )
+        await db.query(`SELECT created_at, started_at, finished_at, runner_id FROM operations WHERE status = 'succeeded'`)
       ).rows;
-      const toStart = ops
-        .map((o) => Date.parse(o.started_at) - Date.parse(o.created_at))
-        .sort((x, y) => x - y);
-      const perReplica = replicas.map(
-        (r) => `${r.name}: ${ops.filter((o) => replicaOf(o.runner_id) === r).length}`,
-      );
-      assert(
-        replicas.every((r) => ops.some((o) => replicaOf(o.runner_id) === r)),
-        `both replicas should run rollouts (${perReplica})`,
-      );
-      console.log(
-        `     accepted ${ROLLOUTS} in ${accepted - t0} ms (${((ROLLOUTS * 1000) / (accepted - t0)).toFixed(0)} req/s)`,
-      );
-      console.log(
-        `     all finished in ${finished - t0} ms: ${((ROLLOUTS * 1000) / (finished - t0)).toFixed(1)} rollouts/s`,
-      );
-      console.log(
-        `     time to start: p50 ${percentile(toStart, 50)} ms, p99 ${percentile(toStart, 99)} ms`,
-      );
+      const toStart = ops.map((o) => Date.parse(o.started_at) - Date.parse(o.created_at)).sort((x, y) => x - y);
+      const perReplica = replicas.map((r) => `${r.name}: ${ops.filter((o) => replicaOf(o.runner_id) === r).length}`);
+      assert(replicas.every((r) => ops.some((o) => replicaOf(o.runner_id) === r)), `both replicas should run rollouts (${perReplica})`);
+      console.log(`     accepted ${ROLLOUTS} in ${accepted - t0} ms (${((ROLLOUTS * 1000) / (accepted - t0)).toFixed(0)} req/s)`);
+      console.log(`     all finished in ${finished - t0} ms: ${((ROLLOUTS * 1000) / (finished - t0)).toFixed(1)} rollouts/s`);
+      console.log(`     time to start: p50 ${percentile(toStart, 50)} ms, p99 ${percentile(toStart, 99)} ms`);
       console.log(`     ran per replica: ${perReplica.join(', ')}`);
     });
 
     await check('SSE through the replica that did not run the operation', async () => {
-      const created = await api(a.base)('POST', '/api/v1/deployments', {
-        service: 'scale-sse',
-        version: '1',
-        environment: 'medium',
-      });
+      const created = await api(a.base)('POST', '/api/v1/deployments', { service: 'scale-sse', version: '1', environment: 'medium' });
       assert(created.status === 201, `create answered ${created.status}`);
       const opId = created.body.operation_id;
       let runner;
       for (let i = 0; i < 100 && !runner; i++) {
-        runner = (await db.query('SELECT runner_id FROM operations WHERE id = $1', [opId])).rows[0]
-          ?.runner_id;
+        runner = (await db.query('SELECT runner_id FROM operations WHERE id = $1', [opId])).rows[0]?.runner_id;
         if (!runner) await sleep(20);
       }
       const ranOn = replicaOf(runner);
       assert(ranOn, `no runner recorded for ${opId}`);
       const other = ranOn === a ? b : a;
-      const res = await fetch(`${other.base}/api/v1/operations/${opId}/events`, {
-        headers: { authorization: `Bearer ${ADMIN}` },
-      });
+      const res = await fetch(`${other.base}/api/v1/operations/${opId}/events`, { headers: { authorization: `Bearer ${ADMIN}` } });
       assert(res.status === 200, `events answered ${res.status}`);
       const text = await res.text();
-      const events = text
-        .split('\n\n')
-        .map((block) => /^event: (\w+)/m.exec(block)?.[1])
-        .filter(Boolean);
+      const events = text.split('\n\n').map((block) => /^event: (\w+)/m.exec(block)?.[1]).filter(Boolean);
       assert(events.includes('end'), `no end event: ${events}`);
       assert(events.includes('log'), `no log event: ${events}`);
       assert(events.includes('progress'), `no progress event: ${events}`);
       const end = JSON.parse(/event: end\ndata: (.*)/.exec(text)[1]);
       assert(end.status === 'succeeded', `ended ${end.status}`);
-      console.log(
-        `     ran on ${ranOn.name}, streamed from ${other.name}: ${events.length} events (${[...new Set(events)].join(', ')})`,
-      );
+      console.log(`     ran on ${ranOn.name}, streamed from ${other.name}: ${events.length} events (${[...new Set(events)].join(', ')})`);
     });
 
     await check('killing a replica mid-rollout leaves no operation running', async () => {
       const ids = [];
       for (let i = 0; i < 8; i++) {
-        const r = await api(replicas[i % 2].base)('POST', '/api/v1/deployments', {
-          service: `scale-kill-${i}`,
-          version: '1',
-          environment: 'slow',
-        });
+        const r = await api(replicas[i % 2].base)('POST', '/api/v1/deployments', { service: `scale-kill-${i}`, version: '1', environment: 'slow' });
         assert(r.status === 201, `create answered ${r.status}`);
         ids.push(r.body.operation_id);
       }
       let running = [];
       for (let i = 0; i < 100; i++) {
-        running = (
-          await db.query(
-            `SELECT id, runner_id FROM operations WHERE id = ANY($1) AND status = 'running'`,
-            [ids],
-          )
-        ).rows;
+        running = (await db.query(`SELECT id, runner_id FROM operations WHERE id = ANY($1) AND status = 'running'`, [ids])).rows;
         if (running.length === ids.length) break;
         await sleep(50);
       }
@@ -275,27 +205,13 @@ async function main() {
       const killedAt = Date.now();
       let rows = [];
       for (let i = 0; i < 300; i++) {
-        rows = (
-          await db.query(`SELECT status, error_code FROM operations WHERE id = ANY($1)`, [ids])
-        ).rows;
+        rows = (await db.query(`SELECT status, error_code FROM operations WHERE id = ANY($1)`, [ids])).rows;
         if (rows.every((r) => r.status !== 'running' && r.status !== 'pending')) break;
         await sleep(100);
       }
-      const summary = rows.reduce(
-        (m, r) => ({
-          ...m,
-          [`${r.status}${r.error_code ? `/${r.error_code}` : ''}`]:
-            (m[`${r.status}${r.error_code ? `/${r.error_code}` : ''}`] ?? 0) + 1,
-        }),
-        {},
-      );
-      assert(
-        rows.every((r) => r.status !== 'running' && r.status !== 'pending'),
-        `still unfinished: ${JSON.stringify(summary)}`,
-      );
-      console.log(
-        `     ${onA} of ${ids.length} were running on the killed replica; all settled ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(summary)}`,
-      );
+      const summary = rows.reduce((m, r) => ({ ...m, [`${r.status}${r.error_code ? `/${r.error_code}` : ''}`]: (m[`${r.status}${r.error_code ? `/${r.error_code}` : ''}`] ?? 0) + 1 }), {});
+      assert(rows.every((r) => r.status !== 'running' && r.status !== 'pending'), `still unfinished: ${JSON.stringify(summary)}`);
+      console.log(`     ${onA} of ${ids.length} were running on the killed replica; all settled ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(summary)}`);
     });
   } finally {
     for (const r of replicas) if (r.child.exitCode === null) r.child.kill('SIGKILL');
@@ -304,10 +220,7 @@ async function main() {
     await admin.query(`DROP DATABASE IF EXISTS ${RUN} WITH (FORCE)`).catch(() => {});
     await admin.end();
     const url = new URL(REDIS_URL);
-    const queue = new Queue('operations', {
-      connection: { host: url.hostname, port: Number(url.port || 6379) },
-      prefix: RUN,
-    });
+    const queue = new Queue('operations', { connection: { host: url.hostname, port: Number(url.port || 6379) }, prefix: RUN });
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
   }
