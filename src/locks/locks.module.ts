@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
+import { AuditLogModule } from '../audit/audit-log.module';
 import { DatabaseModule } from '../database/database.module';
 import { GatesModule } from '../gates/gates.module';
 import { Lock } from './lock.entity';
@@ -10,7 +10,7 @@ import { LocksService } from './locks.service';
 
 /** Locks, and the lock gate (registered with the gate engine at start-up). */
 @Module({
-  imports: [DatabaseModule, DatabaseModule.forFeature([Lock]), AuditModule, GatesModule],
+  imports: [DatabaseModule, DatabaseModule.forFeature([Lock]), AuditLogModule, GatesModule],
   controllers: [LocksController],
   providers: [LocksRepository, LocksService, LockGate],
   exports: [LocksService],
