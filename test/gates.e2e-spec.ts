@@ -1,6 +1,5 @@
 import type { Response } from 'supertest';
 import { Deployment } from '../src/deployments/deployment.entity';
-import { Lock } from '../src/locks/lock.entity';
 import { Operation } from '../src/operations/operation.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
 import { createKey } from './factories/keys';
