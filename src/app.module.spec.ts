@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from './app.module';
 import { ListAuditEventsQueryDto } from './audit/dto/audit-event.dto';
 import { ListDeploymentsQueryDto } from './deployments/dto/list-deployments-query.dto';
+import { ListLocksQueryDto } from './locks/dto/list-locks-query.dto';
 import { FreezeStatusQueryDto } from './freezes/dto/freeze-status-query.dto';
 import { ListOperationsQueryDto } from './operations/dto/list-operations-query.dto';
 import { OperationLogsQueryDto } from './operations/dto/operation-logs.dto';
@@ -18,6 +19,7 @@ const QUERY_DTOS = [
   GetOperationQueryDto,
   OperationLogsQueryDto,
   ListAuditEventsQueryDto,
+  ListLocksQueryDto,
 ];
 
 describe('the validation pipe on an empty query string', () => {

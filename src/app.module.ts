@@ -12,6 +12,7 @@ import { FreezesModule } from './freezes/freezes.module';
 import { GatesModule } from './gates/gates.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LocksModule } from './locks/locks.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OperationsModule } from './operations/operations.module';
 
@@ -31,6 +32,7 @@ export class AppModule {
         IdempotencyModule,
         OperationsModule.forRoot(config),
         GatesModule,
+        LocksModule,
         FreezesModule,
         DeploymentsModule.forRoot(config),
         HealthModule.forRoot(config),

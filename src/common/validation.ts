@@ -1,6 +1,6 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import { applyDecorators, ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
-import { ValidateBy, validateSync } from 'class-validator';
+import { IsDefined, IsString, Length, Matches, ValidateBy, validateSync } from 'class-validator';
 import { CONTROL_CHARACTER } from './control-characters';
 import { ApiError, FieldError } from './errors/api-error';
 
@@ -77,6 +77,24 @@ export function IsSingleLine(): PropertyDecorator {
       },
     },
   });
+}
+
+/** The longest reason (of a lock, of an override). */
+export const MAX_REASON_CHARS = 500;
+
+/**
+ * Why someone locks or overrides: one line of 1-500 characters, not only spaces. `field` is how
+ * errors name it (`override.reason` inside an override).
+ */
+export function IsReason(field: string): PropertyDecorator {
+  const length = `${field} must be 1-${MAX_REASON_CHARS} characters`;
+  return applyDecorators(
+    IsDefined({ message: `${field} is required` }),
+    IsString({ message: `${field} must be a string` }),
+    Length(1, MAX_REASON_CHARS, { message: length }),
+    Matches(/\S/, { message: `${field} must not be blank` }),
+    IsSingleLine(),
+  );
 }
 
 /** Flattens class-validator's tree into `{field, message}` pairs with dotted paths. */

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { GatesModule } from '../gates/gates.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
 import { DeploymentCount } from './deployment-count.entity';
@@ -24,6 +25,7 @@ export class DeploymentsModule {
         DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
         ObservabilityModule,
         DriversModule,
+        GatesModule,
         OperationsModule.forRoot(config),
       ],
       controllers: [DeploymentsController],
