@@ -47,6 +47,7 @@ export class DeploymentsRepository {
         finishedAt: null,
         operationId: Example.otherId,
         rollbackOf: null,
+        overrideReason: null,
       },
     ],
   })
