@@ -9,7 +9,7 @@ import { GateRequest } from '../src/gates/gate';
 import { GatesService } from '../src/gates/gates.service';
 import { createKey } from './factories/keys';
 import { auditEventOf } from './helpers/audit';
-import { ADMIN_KEY, bearer, startTestApp, TestApp } from './helpers/test-app';
+import { ADMIN_KEY, bearer, startTestApp, TestApp, waitForOperation } from './helpers/test-app';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -505,6 +505,9 @@ describe('Freeze windows (e2e)', () => {
       ...over,
     });
     const gates = () => t.app.get(GatesService);
+    /** The freeze gate's verdicts among every gate's. */
+    const freezeVerdicts = async (asked: GateRequest) =>
+      (await gates().evaluate(asked)).filter((v) => v.type === 'freeze');
 
     it('should block a rollout with a verdict per freeze that applies (newest first), naming it and when it ends', async () => {
       const environment = uniqueEnvironment();
@@ -513,7 +516,7 @@ describe('Freeze windows (e2e)', () => {
         oneOffNow([environment], 3 * HOUR, { name: 'Payments only', services: ['payments'] }),
       );
 
-      const verdicts = await gates().evaluate(request({ environment }));
+      const verdicts = await freezeVerdicts(request({ environment }));
 
       expect(verdicts).toEqual(
         [second, first].map((f) => ({
@@ -545,7 +548,8 @@ describe('Freeze windows (e2e)', () => {
           })),
         },
       });
-      await expect(gates().assertOpen(request({ environment }), true)).resolves.toHaveLength(2);
+      const overridden = await gates().assertOpen(request({ environment }), true);
+      expect(overridden.filter((v) => v.status === 'blocked')).toHaveLength(2);
     });
 
     it('should pass a rollback, another service, another environment, and a freeze not yet started', async () => {
@@ -559,11 +563,11 @@ describe('Freeze windows (e2e)', () => {
       });
       const passed = [{ type: 'freeze', status: 'passed', reason: expect.any(String) }];
 
-      expect(await gates().evaluate(request({ environment, kind: 'rollback' }))).toEqual([]);
-      expect(await gates().evaluate(request({ environment, service: 'search' }))).toEqual(passed);
-      expect(await gates().evaluate(request({ environment: uniqueEnvironment() }))).toEqual(passed);
+      expect(await freezeVerdicts(request({ environment, kind: 'rollback' }))).toEqual([]);
+      expect(await freezeVerdicts(request({ environment, service: 'search' }))).toEqual(passed);
+      expect(await freezeVerdicts(request({ environment: uniqueEnvironment() }))).toEqual(passed);
       expect(
-        await gates().evaluate(request({ environment, service: 'search', at: isoIn(7 * DAY) })),
+        await freezeVerdicts(request({ environment, service: 'search', at: isoIn(7 * DAY) })),
       ).toEqual([expect.objectContaining({ type: 'freeze', status: 'blocked' })]);
     });
 
@@ -572,7 +576,7 @@ describe('Freeze windows (e2e)', () => {
       try {
         const verdicts = await t.app
           .get(Database)
-          .transaction(() => gates().evaluate(request({ environment: uniqueEnvironment() })));
+          .transaction(() => freezeVerdicts(request({ environment: uniqueEnvironment() })));
 
         expect(verdicts).toEqual([
           expect.objectContaining({
@@ -585,6 +589,50 @@ describe('Freeze windows (e2e)', () => {
       }
     });
 
+    it('should answer a rollout during a freeze 409 naming it, write nothing, and let a rollback through', async () => {
+      const environment = uniqueEnvironment();
+      const deploy = (version: string) =>
+        t
+          .http()
+          .post('/api/v1/deployments')
+          .set(bearer(ADMIN_KEY))
+          .send({ service: 'checkout', version, environment });
+      const first = await deploy('1.0.0');
+      await waitForOperation(t, first.body.operation_id);
+      const second = await deploy('1.1.0');
+      await waitForOperation(t, second.body.operation_id);
+      const freeze = await create(oneOffNow([environment], HOUR, { name: 'Release night' }));
+
+      const blocked = await deploy('1.2.0');
+
+      expect(blocked.status).toBe(409);
+      expect(blocked.body).toMatchObject({
+        error: 'deployment_blocked',
+        details: {
+          gates: [
+            {
+              type: 'freeze',
+              reason: `Freeze 'Release night' applies until ${freeze.body.ends_at}`,
+              freeze_id: freeze.body.id,
+              name: 'Release night',
+              ends_at: freeze.body.ends_at,
+            },
+          ],
+        },
+      });
+      const listed = await t
+        .http()
+        .get(`/api/v1/deployments?environment=${environment}`)
+        .set(bearer(ADMIN_KEY));
+      expect(listed.body.total).toBe(2);
+      const rollback = await t
+        .http()
+        .post(`/api/v1/deployments/${second.body.id}/rollback`)
+        .set(bearer(ADMIN_KEY))
+        .send({ reason: 'bad release' });
+      expect(rollback.status).toBe(202);
+    });
+
     it('should end a recurring window where windows that overlap or touch it end', async () => {
       const environment = uniqueEnvironment();
       // Windows of two hours every hour: one merged window, which never closes.
@@ -595,7 +643,7 @@ describe('Freeze windows (e2e)', () => {
         duration_minutes: 120,
       });
 
-      const [verdict] = await gates().evaluate(request({ environment }));
+      const [verdict] = await freezeVerdicts(request({ environment }));
 
       expect(verdict).toMatchObject({ status: 'blocked', details: { ends_at: null } });
       expect(verdict.reason).toContain('further notice');

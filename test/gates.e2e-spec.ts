@@ -329,6 +329,16 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
   });
 
   describe('POST /api/v1/deployments/preflight', () => {
+    /** The freeze and promotion gates' verdicts where neither has anything to say. */
+    const laterGatesPass = (environment: string) => [
+      { type: 'freeze', status: 'passed', reason: 'No freeze window applies' },
+      {
+        type: 'promotion',
+        status: 'passed',
+        reason: `${environment} requires no earlier environment`,
+      },
+    ];
+
     it('should answer every gate checked and allowed, when nothing blocks', async () => {
       const service = uniqueService();
       const environment = uniqueService('env');
@@ -341,6 +351,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
         needs_approval: false,
         gates: [
           { type: 'lock', status: 'passed', reason: `No lock on ${service} in ${environment}` },
+          ...laterGatesPass(environment),
         ],
       });
     });
@@ -357,7 +368,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
       expect(res.body).toEqual({
         allowed: false,
         needs_approval: false,
-        gates: [{ status: 'blocked', ...lockGate(lock) }],
+        gates: [{ status: 'blocked', ...lockGate(lock) }, ...laterGatesPass(environment)],
       });
       expect(await written()).toEqual(before);
     });
@@ -372,6 +383,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
       expect(res.body.allowed).toBe(true);
       expect(res.body.gates).toEqual([
         { type: 'lock', status: 'passed', reason: expect.stringContaining('locked by this key') },
+        ...laterGatesPass(environment),
       ]);
     });
 
@@ -388,7 +400,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
       expect(res.body).toEqual({
         allowed: true,
         needs_approval: false,
-        gates: [{ status: 'blocked', ...lockGate(lock) }],
+        gates: [{ status: 'blocked', ...lockGate(lock) }, ...laterGatesPass(environment)],
       });
     });
 

@@ -14,6 +14,7 @@ import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
+import { PromotionGate } from './promotion.gate';
 
 @Module({})
 export class DeploymentsModule {
@@ -35,6 +36,7 @@ export class DeploymentsModule {
         DeploymentsService,
         DeploymentRollbackService,
         DeploymentOperationsHandler,
+        PromotionGate,
       ],
     };
   }

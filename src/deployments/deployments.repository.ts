@@ -142,6 +142,21 @@ export class DeploymentsRepository {
     return newest ?? null;
   }
 
+  /** The successful deployment of a version of a service in an environment that finished first. */
+  @GenerateSql({ params: ['payments', 'staging', '1.4.2'] })
+  async findFirstSuccessOf(
+    service: string,
+    environment: string,
+    version: string,
+  ): Promise<Deployment | null> {
+    const [first] = await this.table.find({
+      where: { service, environment, version, status: DeploymentStatus.Successful },
+      order: [['finishedAt', 'ASC']],
+      limit: 1,
+    });
+    return first ?? null;
+  }
+
   /** The rollout of a service to an environment that is pending or in progress, if any. */
   @GenerateSql({ params: ['payments', 'production'] })
   findRunning(service: string, environment: string): Promise<Deployment | null> {

@@ -18,7 +18,8 @@ class ErrorDetailsDto {
     items: { type: 'object', additionalProperties: true },
     description:
       '`deployment_blocked`: every gate that blocks, `{type, reason, ...}` with the fields of its type ' +
-      '(lock: `lock_id`, `created_by` `{key_id, name}`, `expires_at`).',
+      '(lock: `lock_id`, `created_by` `{key_id, name}`, `expires_at`; freeze: `freeze_id`, `name`, `ends_at`; ' +
+      'promotion: `environment`, and `soak_ends_at` while the version soaks there).',
     example: [
       {
         type: 'lock',

@@ -42,6 +42,36 @@ export class GateVerdictDto {
     description: 'A blocking lock: when it stops applying (null: until released).',
   })
   expires_at?: string | null;
+
+  @ApiPropertyOptional({
+    example: '0193a6f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b',
+    description: 'A blocking freeze: its id.',
+  })
+  freeze_id?: string;
+
+  @ApiPropertyOptional({ example: 'Black Friday', description: 'A blocking freeze: its name.' })
+  name?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-30T08:00:00.000Z',
+    nullable: true,
+    type: String,
+    description: 'A blocking freeze: when its current window closes (null: no end in sight).',
+  })
+  ends_at?: string | null;
+
+  @ApiPropertyOptional({
+    example: 'staging',
+    description:
+      'A blocking promotion: the environment the version has not (long enough) succeeded in.',
+  })
+  environment?: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-25T11:00:00.000Z',
+    description: 'A blocking promotion whose version is still soaking: when the soak ends.',
+  })
+  soak_ends_at?: string;
 }
 
 export class PreflightResponseDto {
