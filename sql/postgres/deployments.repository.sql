@@ -98,6 +98,14 @@ WHERE "service" = $1 AND "environment" = $2 AND "status" = $3 AND ("created_at",
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT $6;
 
+-- DeploymentsRepository.findFirstSuccessOf
+-- params: ["payments","staging","1.4.2"]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+FROM "deployments"
+WHERE "service" = $1 AND "environment" = $2 AND "version" = $3 AND "status" = $4
+ORDER BY "finished_at" ASC
+LIMIT $5;
+
 -- DeploymentsRepository.findRunning
 -- params: ["payments","production"]
 SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"

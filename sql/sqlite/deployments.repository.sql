@@ -94,6 +94,14 @@ WHERE "service" = ? AND "environment" = ? AND "status" = ? AND ("created_at", "i
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT 1;
 
+-- DeploymentsRepository.findFirstSuccessOf
+-- params: ["payments","staging","1.4.2"]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+FROM "deployments"
+WHERE "service" = ? AND "environment" = ? AND "version" = ? AND "status" = ?
+ORDER BY "finished_at" ASC
+LIMIT 1;
+
 -- DeploymentsRepository.findRunning
 -- params: ["payments","production"]
 SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"

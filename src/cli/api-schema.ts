@@ -498,7 +498,7 @@ export interface components {
         ErrorDetailsDto: {
             errors?: components["schemas"]["FieldErrorDto"][];
             /**
-             * @description `deployment_blocked`: every gate that blocks, `{type, reason, ...}` with the fields of its type (lock: `lock_id`, `created_by` `{key_id, name}`, `expires_at`).
+             * @description `deployment_blocked`: every gate that blocks, `{type, reason, ...}` with the fields of its type (lock: `lock_id`, `created_by` `{key_id, name}`, `expires_at`; freeze: `freeze_id`, `name`, `ends_at`; promotion: `environment`, and `soak_ends_at` while the version soaks there).
              * @example [
              *       {
              *         "type": "lock",
@@ -1185,6 +1185,31 @@ export interface components {
              * @example 2026-11-25T12:30:00.000Z
              */
             expires_at?: string | null;
+            /**
+             * @description A blocking freeze: its id.
+             * @example 0193a6f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b
+             */
+            freeze_id?: string;
+            /**
+             * @description A blocking freeze: its name.
+             * @example Black Friday
+             */
+            name?: string;
+            /**
+             * @description A blocking freeze: when its current window closes (null: no end in sight).
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            ends_at?: string | null;
+            /**
+             * @description A blocking promotion: the environment the version has not (long enough) succeeded in.
+             * @example staging
+             */
+            environment?: string;
+            /**
+             * @description A blocking promotion whose version is still soaking: when the soak ends.
+             * @example 2026-11-25T11:00:00.000Z
+             */
+            soak_ends_at?: string;
         };
         PreflightResponseDto: {
             /**
