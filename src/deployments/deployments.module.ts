@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { GatesModule } from '../gates/gates.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
 import { DeploymentEvent } from './deployment-event.entity';
@@ -15,6 +16,7 @@ import { DeploymentsService } from './deployments.service';
 import { ServiceEnvironment } from './service-environment.entity';
 import { StateController } from './state.controller';
 import { StateService } from './state.service';
+import { PromotionGate } from './promotion.gate';
 
 @Module({})
 export class DeploymentsModule {
@@ -26,6 +28,7 @@ export class DeploymentsModule {
         DatabaseModule.forFeature([Deployment, DeploymentEvent, ServiceEnvironment]),
         ObservabilityModule,
         DriversModule,
+        GatesModule,
         OperationsModule.forRoot(config),
       ],
       controllers: [DeploymentsController, StateController],
@@ -36,6 +39,7 @@ export class DeploymentsModule {
         DeploymentRollbackService,
         DeploymentOperationsHandler,
         StateService,
+        PromotionGate,
       ],
     };
   }
