@@ -37,7 +37,9 @@ async function compareOn(kind) {
     for (const build of BUILDS) servers.push(await start(join(build, 'main.js'), env));
     const headers = { authorization: `Bearer ${ADMIN}` };
     const api = (server) => `${server.base}/api/v1`;
-    const list = await (await fetch(`${api(servers[0])}/deployments?per_page=100`, { headers })).json();
+    const list = await (
+      await fetch(`${api(servers[0])}/deployments?per_page=100`, { headers })
+    ).json();
     const cycle = (prefix, values) => {
       let i = 0;
       return (req) => ({ ...req, path: `${prefix}${values[i++ % values.length]}` });
@@ -45,11 +47,26 @@ async function compareOn(kind) {
     const ids = list.deployments.map((d) => d.id);
     const operationIds = list.deployments.map((d) => d.operation_id);
     const scenarios = [
-      ['GET /deployments/{id}', (s) => ({ url: s.base, requests: [{ setupRequest: cycle('/api/v1/deployments/', ids) }] })],
-      ['GET /operations/{id}', (s) => ({ url: s.base, requests: [{ setupRequest: cycle('/api/v1/operations/', operationIds) }] })],
-      ['GET /deployments?service&environment', (s) => ({ url: `${api(s)}/deployments?service=svc-7&environment=production` })],
+      [
+        'GET /deployments/{id}',
+        (s) => ({ url: s.base, requests: [{ setupRequest: cycle('/api/v1/deployments/', ids) }] }),
+      ],
+      [
+        'GET /operations/{id}',
+        (s) => ({
+          url: s.base,
+          requests: [{ setupRequest: cycle('/api/v1/operations/', operationIds) }],
+        }),
+      ],
+      [
+        'GET /deployments?service&environment',
+        (s) => ({ url: `${api(s)}/deployments?service=svc-7&environment=production` }),
+      ],
       ['GET /deployments (no query)', (s) => ({ url: `${api(s)}/deployments` })],
-    ].map(([title, options]) => ({ title, options: servers.map((s) => ({ headers, ...options(s) })) }));
+    ].map(([title, options]) => ({
+      title,
+      options: servers.map((s) => ({ headers, ...options(s) })),
+    }));
     for (const { options } of scenarios) for (const o of options) await load(o, 2); // unmeasured
     const results = [];
     for (const { title, options } of scenarios) {
@@ -69,8 +86,10 @@ async function compareOn(kind) {
       results.push({
         scenario: title,
         builds: runs.map((rs, i) => {
-          const ratios = (key) => rs.map((r, k) => perRequest(r)[key] / perRequest(runs[0][k])[key]);
-          const range = (values) => [Math.min(...values), Math.max(...values)].map((v) => +v.toFixed(2));
+          const ratios = (key) =>
+            rs.map((r, k) => perRequest(r)[key] / perRequest(runs[0][k])[key]);
+          const range = (values) =>
+            [Math.min(...values), Math.max(...values)].map((v) => +v.toFixed(2));
           return {
             build: BUILDS[i],
             requests_per_second: Math.round(sum(rs, 'requests') / sum(rs, 'seconds')),
@@ -95,11 +114,14 @@ async function compareOn(kind) {
 }
 
 async function main() {
-  if (BUILDS.length < 2) throw new Error('--builds takes two or more folders with main.js, comma-separated');
+  if (BUILDS.length < 2)
+    throw new Error('--builds takes two or more folders with main.js, comma-separated');
   BUILDS.splice(0, BUILDS.length, ...BUILDS.map((b) => resolve(b)));
   const runs = [];
   for (const kind of DATABASES) runs.push(await compareOn(kind));
-  console.log(`\nBuilds loaded in turns on Node ${process.version}, ${ROWS} rows, ${DURATION}s each in ${ROUNDS} turns; ratios to ${BUILDS[0]} (median of turns, range)`);
+  console.log(
+    `\nBuilds loaded in turns on Node ${process.version}, ${ROWS} rows, ${DURATION}s each in ${ROUNDS} turns; ratios to ${BUILDS[0]} (median of turns, range)`,
+  );
   for (const run of runs) {
     console.log(`== ${run.database}`);
     console.table(
@@ -117,7 +139,14 @@ async function main() {
       ),
     );
   }
-  const results = { at: new Date().toISOString(), node: process.version, builds: BUILDS, duration_seconds: DURATION, rounds: ROUNDS, runs };
+  const results = {
+    at: new Date().toISOString(),
+    node: process.version,
+    builds: BUILDS,
+    duration_seconds: DURATION,
+    rounds: ROUNDS,
+    runs,
+  };
   writeFileSync(join(__dirname, 'compare-results.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 
