@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from './app.module';
 import { ListAuditEventsQueryDto } from './audit/dto/audit-event.dto';
 import { ListDeploymentsQueryDto } from './deployments/dto/list-deployments-query.dto';
+import { StateQueryDto } from './deployments/dto/state.dto';
 import { ListLocksQueryDto } from './locks/dto/list-locks-query.dto';
 import { FreezeStatusQueryDto } from './freezes/dto/freeze-status-query.dto';
 import { ListOperationsQueryDto } from './operations/dto/list-operations-query.dto';
@@ -15,6 +16,7 @@ import { OperationRunner } from './operations/operation.runner';
 
 const QUERY_DTOS = [
   ListDeploymentsQueryDto,
+  StateQueryDto,
   ListOperationsQueryDto,
   GetOperationQueryDto,
   OperationLogsQueryDto,

@@ -848,6 +848,12 @@ describe('Auth (e2e)', () => {
       },
       {
         method: 'get',
+        route: '/api/v1/state',
+        permission: 'deployments:read',
+        prepare: () => Promise.resolve({ path: '/api/v1/state' }),
+      },
+      {
+        method: 'get',
         route: '/api/v1/locks',
         permission: 'deployments:read',
         prepare: () => Promise.resolve({ path: '/api/v1/locks' }),

@@ -5,9 +5,20 @@
 -- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null,"overrideReason":null}]
 INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason")
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
-INSERT INTO "deployment_counts" ("service", "environment", "count")
+INSERT INTO "service_environments" ("service", "environment", "count")
 VALUES ($1, $2, 1) ON CONFLICT ("service", "environment") DO UPDATE
-SET "count" = "deployment_counts"."count" + 1;
+SET "count" = "service_environments"."count" + 1;
+UPDATE "service_environments" AS se SET
+ "current_id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1),
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = 'successful'
+  AND (p."created_at", p."id") < (SELECT d."created_at", d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
+ "in_flight_id" = (SELECT d."id" FROM "deployments" d
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+WHERE se."service" = $1 AND se."environment" = $2;
 
 -- DeploymentsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
@@ -34,16 +45,30 @@ SET "status" = $1, "finished_at" = $2
 WHERE "id" = $3
 RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason";
 
+-- DeploymentsRepository.keepState
+-- params: ["payments","production"]
+UPDATE "service_environments" AS se SET
+ "current_id" = (SELECT d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1),
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = 'successful'
+  AND (p."created_at", p."id") < (SELECT d."created_at", d."id" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+  ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
+ "in_flight_id" = (SELECT d."id" FROM "deployments" d
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+WHERE se."service" = $1 AND se."environment" = $2;
+
 -- DeploymentsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT $1;
 
 -- DeploymentsRepository.pageNewestFirst (filtered by service and environment)
 -- params: [{"service":"payments","environment":"production"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts" WHERE "service" = $1 AND "environment" = $2)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments" WHERE "service" = $1 AND "environment" = $2)
 FROM "deployments"
 WHERE "service" = $3 AND "environment" = $4
 ORDER BY "created_at" DESC, "id" DESC
@@ -59,12 +84,12 @@ LIMIT $7;
 
 -- DeploymentsRepository.pageNewestFirst (page 3; past the last page, as here, its total is counted apart)
 -- params: [{},{"limit":51,"offset":100}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "deployment_counts")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 WHERE "id" IN (SELECT "id" FROM "deployments" ORDER BY "created_at" DESC, "id" DESC LIMIT $1 OFFSET $2)
 ORDER BY "created_at" DESC, "id" DESC;
 SELECT COALESCE(SUM("count"), 0)
-FROM "deployment_counts";
+FROM "service_environments";
 
 -- DeploymentsRepository.pageNewestFirst (filtered by status: counted)
 -- params: [{"status":"failed"},{"limit":51,"offset":0}]
@@ -112,3 +137,47 @@ SELECT "id", "service", "version", "environment", "status", "description", "crea
 FROM "deployments"
 WHERE "service" = $1 AND "environment" = $2 AND "status" IN ($3, $4)
 LIMIT $5;
+
+-- DeploymentsRepository.pageOfState (first page)
+-- params: [{},{"limit":50,"offset":0}]
+SELECT se."service", se."environment",
+ c."id", c."version", c."finished_at", c."created_by",
+ p."id", p."version", p."finished_at", p."created_by",
+ f."id", f."version", f."status", f."operation_id", (SELECT COUNT(*) FROM "service_environments" se)
+FROM "service_environments" se
+ LEFT JOIN "deployments" c ON c."id" = se."current_id"
+ LEFT JOIN "deployments" p ON p."id" = se."previous_id"
+ LEFT JOIN "deployments" f ON f."id" = se."in_flight_id"
+ORDER BY se."service", se."environment"
+LIMIT $1 OFFSET $2;
+
+-- DeploymentsRepository.pageOfState (a key limited to two environments, one service)
+-- params: [{"service":"payments","environment":["staging","production"]},{"limit":50,"offset":0}]
+SELECT se."service", se."environment",
+ c."id", c."version", c."finished_at", c."created_by",
+ p."id", p."version", p."finished_at", p."created_by",
+ f."id", f."version", f."status", f."operation_id", (SELECT COUNT(*) FROM "service_environments" se WHERE se."service" = $1 AND se."environment" IN ($2, $3))
+FROM "service_environments" se
+ LEFT JOIN "deployments" c ON c."id" = se."current_id"
+ LEFT JOIN "deployments" p ON p."id" = se."previous_id"
+ LEFT JOIN "deployments" f ON f."id" = se."in_flight_id"
+WHERE se."service" = $4 AND se."environment" IN ($5, $6)
+ORDER BY se."service", se."environment"
+LIMIT $7 OFFSET $8;
+
+-- DeploymentsRepository.pageOfState (page 3 of one environment; past the last page, as here, its total is counted apart)
+-- params: [{"environment":"production"},{"limit":20,"offset":40}]
+SELECT se."service", se."environment",
+ c."id", c."version", c."finished_at", c."created_by",
+ p."id", p."version", p."finished_at", p."created_by",
+ f."id", f."version", f."status", f."operation_id", (SELECT COUNT(*) FROM "service_environments" se WHERE se."environment" = $1)
+FROM "service_environments" se
+ LEFT JOIN "deployments" c ON c."id" = se."current_id"
+ LEFT JOIN "deployments" p ON p."id" = se."previous_id"
+ LEFT JOIN "deployments" f ON f."id" = se."in_flight_id"
+WHERE se."environment" = $2
+ORDER BY se."service", se."environment"
+LIMIT $3 OFFSET $4;
+SELECT COUNT(*)
+FROM "service_environments"
+WHERE "environment" = $1;

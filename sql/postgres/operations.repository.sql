@@ -17,6 +17,12 @@ FROM "operations"
 WHERE "id" = $1
 LIMIT $2;
 
+-- OperationsRepository.findByIds
+-- params: [["01936f3e-2c4a-7000-8000-000000000001","01936f3e-2c4a-7000-8000-000000000002"]]
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+FROM "operations"
+WHERE "id" IN ($1, $2);
+
 -- OperationsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
 SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations")

@@ -23,6 +23,20 @@ export function visibleEnvironments(principal: Principal): string[] | undefined 
   return coversAllEnvironments(principal) ? undefined : principal.environments;
 }
 
+/**
+ * The environments a list filtered by `asked` (when given) shows the key: `asked`, or the key's
+ * environments, or `undefined` for all; an environment outside the key's gives an empty list
+ * (nothing).
+ */
+export function environmentsToList(
+  principal: Principal,
+  asked: string | undefined,
+): string | string[] | undefined {
+  const environments = visibleEnvironments(principal);
+  if (environments && asked) return environments.filter((e) => e === asked);
+  return asked ?? environments;
+}
+
 /** Refuses an action on an environment outside the key's scope. */
 export function assertEnvironmentAllowed(principal: Principal, environment: string): void {
   if (!canAccessEnvironment(principal, environment)) {

@@ -420,6 +420,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What runs where: each service and environment
+         * @description One row per service and environment that has any deployment, in the key's environments, ordered by service then environment: the current version, the previous one, the deployment in flight with its progress, the lock and whether it is frozen. As fast on a million deployments as on a thousand.
+         */
+        get: operations["getState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1277,6 +1297,73 @@ export interface components {
              * @example /api/v1/operations/0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d
              */
             status_url: string;
+        };
+        DeployedVersionDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            deployment_id: string;
+            /** @example 1.4.2 */
+            version: string;
+            /** @example 2026-11-25T10:32:10.412Z */
+            finished_at: string | null;
+            /**
+             * @description Name of the API key that asked for it.
+             * @example github-actions-payments
+             */
+            created_by: string;
+        };
+        InFlightDeploymentDto: {
+            /** @example 0193a6f2-0c1d-7e2f-a3b4-c5d6e7f8a9b0 */
+            deployment_id: string;
+            /** @example 1.5.0 */
+            version: string;
+            /**
+             * @example in_progress
+             * @enum {string}
+             */
+            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";
+            /** @example 0193a6f2-0c1d-7e2f-a3b4-c5d6e7f8a9b1 */
+            operation_id: string;
+            /**
+             * @description Its operation's progress.
+             * @example 40
+             */
+            progress: number;
+        };
+        StateRowDto: {
+            /** @example payments */
+            service: string;
+            /** @example production */
+            environment: string;
+            /** @description The newest `successful` deployment (a rollback that succeeded is one); null when none. */
+            current: components["schemas"]["DeployedVersionDto"] | null;
+            /** @description The newest `successful` deployment before `current` with another version (one rolled back is no longer `successful`); null when none. */
+            previous: components["schemas"]["DeployedVersionDto"] | null;
+            /** @description The deployment `pending` or `in_progress`; null when none. */
+            in_flight: components["schemas"]["InFlightDeploymentDto"] | null;
+            /**
+             * @description The active lock covering the pair (as `GET /locks` lists it), or null.
+             * @example null
+             */
+            lock: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Whether a freeze window is in force for the pair.
+             * @example false
+             */
+            frozen: boolean;
+        };
+        StateListResponseDto: {
+            state: components["schemas"]["StateRowDto"][];
+            /**
+             * @description Services and environments matching, in all pages.
+             * @example 1
+             */
+            total: number;
+            /** @example 1 */
+            page: number;
+            /** @example 50 */
+            per_page: number;
         };
     };
     responses: never;
@@ -2595,6 +2682,57 @@ export interface operations {
             };
             /** @description `conflict`; `deployment_failed`; `deployment_blocked`: a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getState: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+                service?: string;
+                environment?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StateListResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ import { IdempotencyResponseType1764000000006 } from './migrations/1764000000006
 import { DeploymentCounts1764000000007 } from './migrations/1764000000007-deployment-counts';
 import { LocksAndOverrides1764000000008 } from './migrations/1764000000008-locks-and-overrides';
 import { Freezes1764000000009 } from './migrations/1764000000009-freezes';
+import { ServiceEnvironments1764000000010 } from './migrations/1764000000010-service-environments';
 import { DeploymentsByVersion1764000000011 } from './migrations/1764000000011-deployments-by-version';
 
 export const MIGRATIONS = [
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   DeploymentCounts1764000000007,
   LocksAndOverrides1764000000008,
   Freezes1764000000009,
+  ServiceEnvironments1764000000010,
   DeploymentsByVersion1764000000011,
 ];
 

@@ -9,6 +9,15 @@ export enum DeploymentStatus {
   RolledBack = 'rolled_back',
 }
 
+/**
+ * A deployment not yet finished: `in_flight` of `GET /state`. `awaiting_approval` joins these when
+ * approvals come.
+ */
+export const IN_FLIGHT_STATUSES: readonly DeploymentStatus[] = [
+  DeploymentStatus.Pending,
+  DeploymentStatus.InProgress,
+];
+
 /** One request to run a version of a service in an environment. */
 @Entity('deployments')
 export class Deployment {

@@ -5,7 +5,6 @@ import { DriversModule } from '../drivers/drivers.module';
 import { GatesModule } from '../gates/gates.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
-import { DeploymentCount } from './deployment-count.entity';
 import { DeploymentEvent } from './deployment-event.entity';
 import { DeploymentEventsRepository } from './deployment-events.repository';
 import { DeploymentOperationsHandler } from './deployment-operations.handler';
@@ -14,6 +13,9 @@ import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
+import { ServiceEnvironment } from './service-environment.entity';
+import { StateController } from './state.controller';
+import { StateService } from './state.service';
 import { PromotionGate } from './promotion.gate';
 
 @Module({})
@@ -23,19 +25,20 @@ export class DeploymentsModule {
       module: DeploymentsModule,
       imports: [
         DatabaseModule,
-        DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
+        DatabaseModule.forFeature([Deployment, DeploymentEvent, ServiceEnvironment]),
         ObservabilityModule,
         DriversModule,
         GatesModule,
         OperationsModule.forRoot(config),
       ],
-      controllers: [DeploymentsController],
+      controllers: [DeploymentsController, StateController],
       providers: [
         DeploymentsRepository,
         DeploymentEventsRepository,
         DeploymentsService,
         DeploymentRollbackService,
         DeploymentOperationsHandler,
+        StateService,
         PromotionGate,
       ],
     };

@@ -3,8 +3,8 @@ import { NEWEST_FIRST, PageWindow, Position } from '../common/pagination';
 import { Database } from '../database/database';
 import { EntityTable, SumOf } from '../database/entity-table';
 import { Example, GenerateSql } from '../database/generate-sql';
-import { DeploymentCount } from './deployment-count.entity';
-import { Deployment, DeploymentStatus } from './deployment.entity';
+import { Deployment, DeploymentStatus, IN_FLIGHT_STATUSES } from './deployment.entity';
+import { ServiceEnvironment } from './service-environment.entity';
 
 /** Which deployments a list shows; an environment list means any of them (empty: none). */
 export interface DeploymentFilter {
@@ -13,22 +13,79 @@ export interface DeploymentFilter {
   environment?: string | readonly string[];
 }
 
+/** Which services and environments `GET /state` shows; an environment list as in {@link DeploymentFilter}. */
+export type StateFilter = Omit<DeploymentFilter, 'status'>;
+
+/** What runs in one service and environment: its row of `service_environments`, with the deployments it names. */
+export interface PairState {
+  service: string;
+  environment: string;
+  current: Pick<Deployment, 'id' | 'version' | 'finishedAt' | 'createdBy'> | null;
+  previous: Pick<Deployment, 'id' | 'version' | 'finishedAt' | 'createdBy'> | null;
+  inFlight: Pick<Deployment, 'id' | 'version' | 'status' | 'operationId'> | null;
+}
+
 const RUNNING = [DeploymentStatus.Pending, DeploymentStatus.InProgress];
 
+const quoted = (statuses: readonly DeploymentStatus[]) => statuses.map((s) => `'${s}'`).join(', ');
+
 /**
- * The `deployments` table, and beside it `deployment_counts`: how many deployments each service
- * has in each environment, kept by {@link insert} in the same transaction, so that a list's
- * `total` sums a few kept counts instead of counting every row (docs/decisions/023). Deployments
- * are never deleted, nor moved to another service or environment.
+ * `columns` of the newest successful deployment of the `service_environments` row `se`, in the
+ * order of {@link NEWEST_FIRST} (the order `findNewestSuccessful` reads, so a rollback that
+ * succeeded is the current one).
+ */
+const newestSuccessfulOfSe = (columns: string) =>
+  `SELECT ${columns} FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment"` +
+  ` AND d."status" = '${DeploymentStatus.Successful}' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1`;
+
+/**
+ * Recomputes one row of `service_environments` from the deployments, by their indexes (service,
+ * environment, creation; the running-rollout index): the current one, the newest successful one
+ * before it with another version (one rolled back is no longer successful), and the one in flight.
+ * Each subquery refers to `se` alone, never to another subquery's row: so PostgreSQL walks the
+ * index backward from the current one and stops at the first match (joined to the current row, it
+ * read every older deployment of the pair and sorted them).
+ */
+const KEEP_STATE = `UPDATE "service_environments" AS se SET
+ "current_id" = (${newestSuccessfulOfSe('d."id"')}),
+ "previous_id" = (SELECT p."id" FROM "deployments" p
+  WHERE p."service" = se."service" AND p."environment" = se."environment" AND p."status" = '${DeploymentStatus.Successful}'
+  AND (p."created_at", p."id") < (${newestSuccessfulOfSe('d."created_at", d."id"')})
+  AND p."version" <> (${newestSuccessfulOfSe('d."version"')})
+  ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
+ "in_flight_id" = (SELECT d."id" FROM "deployments" d
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN (${quoted(IN_FLIGHT_STATUSES)})
+  ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
+WHERE se."service" = $1 AND se."environment" = $2`;
+
+/** A page of `service_environments` (by its key: service, then environment) and the deployments each row names. */
+const STATE_COLUMNS = `se."service", se."environment",
+ c."id", c."version", c."finished_at", c."created_by",
+ p."id", p."version", p."finished_at", p."created_by",
+ f."id", f."version", f."status", f."operation_id"`;
+const STATE_JOINS = `"service_environments" se
+ LEFT JOIN "deployments" c ON c."id" = se."current_id"
+ LEFT JOIN "deployments" p ON p."id" = se."previous_id"
+ LEFT JOIN "deployments" f ON f."id" = se."in_flight_id"`;
+
+/**
+ * The `deployments` table, and beside it `service_environments`: one row per service and
+ * environment, kept in the transaction of every {@link insert} and {@link setStatus} (so of every
+ * status change): how many deployments it has, so that a list's `total` sums a few kept counts
+ * instead of counting every row, and what runs there, so that `GET /state` reads a page of those
+ * rows instead of searching the deployments (docs/decisions/023). Deployments are never deleted,
+ * nor moved to another service or environment.
  */
 @Injectable()
 export class DeploymentsRepository {
   private readonly table: EntityTable<Deployment>;
-  private readonly counts: EntityTable<DeploymentCount>;
+  private readonly pairs: EntityTable<ServiceEnvironment>;
+  /** {@link pageOfState}'s SQL, by shape of filter. */
+  private readonly stateSql = new Map<string, string>();
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.table = db.table(Deployment);
-    this.counts = db.table(DeploymentCount);
+    this.pairs = db.table(ServiceEnvironment);
   }
 
   @GenerateSql({
@@ -54,7 +111,8 @@ export class DeploymentsRepository {
   async insert(deployment: Deployment): Promise<void> {
     await this.table.insert(deployment);
     const { service, environment } = deployment;
-    await this.counts.increment({ service, environment }, 'count');
+    await this.pairs.increment({ service, environment }, 'count');
+    await this.keepState(service, environment);
   }
 
   @GenerateSql({ params: [Example.id] })
@@ -62,7 +120,7 @@ export class DeploymentsRepository {
     return this.table.findOne({ id });
   }
 
-  /** Moves a deployment to a status, with the time it started or finished. */
+  /** Moves a deployment to a status, with the time it started or finished; keeps its pair's state. */
   @GenerateSql(
     {
       name: 'started',
@@ -77,7 +135,15 @@ export class DeploymentsRepository {
     id: string,
     change: Pick<Deployment, 'status'> & Partial<Pick<Deployment, 'startedAt' | 'finishedAt'>>,
   ): Promise<void> {
-    await this.table.update({ id }, change);
+    const [changed] = await this.table.update({ id }, change);
+    if (changed) await this.keepState(changed.service, changed.environment);
+  }
+
+  /** Recomputes what runs in a service and environment (its row exists: {@link insert} made it). */
+  @GenerateSql({ params: ['payments', 'production'] })
+  private async keepState(service: string, environment: string): Promise<void> {
+    const sql = this.db.dialect === 'postgres' ? KEEP_STATE : KEEP_STATE.replace(/\$\d/g, '?');
+    await this.db.write(sql, [service, environment]);
   }
 
   /** A page of the list, newest first, and (paging by number) how many match in all. */
@@ -113,7 +179,7 @@ export class DeploymentsRepository {
   ): Promise<{ rows: Deployment[]; total?: number }> {
     return this.table.findPage(
       { where: filter, order: NEWEST_FIRST, ...window },
-      keptTotal(this.counts, filter),
+      keptTotal(this.pairs, filter),
     );
   }
 
@@ -162,6 +228,92 @@ export class DeploymentsRepository {
   findRunning(service: string, environment: string): Promise<Deployment | null> {
     return this.table.findOne({ service, environment, status: RUNNING });
   }
+
+  /**
+   * A page of what runs where: the rows of `service_environments` that `filter` matches, by
+   * service then environment (their key), each with the deployments it names (joined by their
+   * key), and how many rows match in all (a subquery of the same statement). Its cost follows the
+   * number of services and environments, never the number of deployments.
+   */
+  @GenerateSql(
+    { name: 'first page', params: [{}, { limit: 50, offset: 0 }] },
+    {
+      name: 'a key limited to two environments, one service',
+      params: [
+        { service: 'payments', environment: ['staging', 'production'] },
+        { limit: 50, offset: 0 },
+      ],
+    },
+    {
+      name: 'page 3 of one environment; past the last page, as here, its total is counted apart',
+      params: [{ environment: 'production' }, { limit: 20, offset: 40 }],
+    },
+  )
+  async pageOfState(
+    filter: StateFilter,
+    window: { limit: number; offset: number },
+  ): Promise<{ rows: PairState[]; total: number }> {
+    const { service, environment } = filter;
+    const terms: string[] = [];
+    const values: unknown[] = [];
+    if (service !== undefined) {
+      terms.push('se."service" = ?');
+      values.push(service);
+    }
+    if (typeof environment === 'string') {
+      terms.push('se."environment" = ?');
+      values.push(environment);
+    } else if (environment) {
+      terms.push(
+        environment.length === 0
+          ? '1 = 0'
+          : `se."environment" IN (${environment.map(() => '?').join(', ')})`,
+      );
+      values.push(...environment);
+    }
+    // On SQLite the limit is written into the SQL, as EntityTable does (docs/decisions/008).
+    const literalLimit = this.db.dialect === 'sqlite';
+    const shape = `${terms.join(' AND ')}|${literalLimit ? window.limit : '?'}`;
+    let sql = this.stateSql.get(shape);
+    if (sql === undefined) {
+      const where = terms.length > 0 ? ` WHERE ${terms.join(' AND ')}` : '';
+      const total = `(SELECT COUNT(*) FROM "service_environments" se${where})`;
+      const limit = literalLimit ? String(window.limit) : '?';
+      sql = `SELECT ${STATE_COLUMNS}, ${total} FROM ${STATE_JOINS}${where} ORDER BY se."service", se."environment" LIMIT ${limit} OFFSET ?`;
+      let n = 0;
+      if (!literalLimit) sql = sql.replace(/\?/g, () => `$${++n}`);
+      this.stateSql.set(shape, sql);
+    }
+    const rows = await this.db.read(sql, [
+      ...values,
+      ...values,
+      ...(literalLimit ? [] : [window.limit]),
+      window.offset,
+    ]);
+    const total =
+      rows.length > 0 || window.offset === 0
+        ? Number(rows[0]?.[14] ?? 0) // PostgreSQL answers a count as a string
+        : await this.pairs.count({ service, environment });
+    return { rows: rows.map(toPairState), total };
+  }
+}
+
+/** A row of {@link pageOfState}'s SQL: {@link STATE_COLUMNS}, in order. */
+function toPairState(row: unknown[]): PairState {
+  const v = row as Array<string | null>;
+  const [service, environment] = [v[0]!, v[1]!];
+  return {
+    service,
+    environment,
+    current:
+      v[2] === null ? null : { id: v[2], version: v[3]!, finishedAt: v[4], createdBy: v[5]! },
+    previous:
+      v[6] === null ? null : { id: v[6], version: v[7]!, finishedAt: v[8], createdBy: v[9]! },
+    inFlight:
+      v[10] === null
+        ? null
+        : { id: v[10], version: v[11]!, status: v[12] as DeploymentStatus, operationId: v[13]! },
+  };
 }
 
 /**
@@ -170,9 +322,9 @@ export class DeploymentsRepository {
  * none, and its rows are counted.
  */
 function keptTotal(
-  counts: EntityTable<DeploymentCount>,
+  counts: EntityTable<ServiceEnvironment>,
   filter: DeploymentFilter,
-): SumOf<DeploymentCount> | undefined {
+): SumOf<ServiceEnvironment> | undefined {
   const { service, environment, ...others } = filter;
   if (Object.values(others).some((value) => value !== undefined)) return undefined;
   return { table: counts, column: 'count', where: { service, environment } };

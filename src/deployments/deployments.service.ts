@@ -4,8 +4,8 @@ import { Permission } from '../auth/permission.enum';
 import {
   assertEnvironmentAllowed,
   canAccessEnvironment,
+  environmentsToList,
   Principal,
-  visibleEnvironments,
 } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging } from '../common/pagination';
@@ -227,16 +227,11 @@ export class DeploymentsService {
     principal: Principal,
     query: ListDeploymentsQueryDto,
   ): Promise<DeploymentListResponseDto> {
-    const environments = visibleEnvironments(principal);
     const window = PAGES.window(query);
     const filter = {
       service: query.service,
       status: query.status,
-      environment:
-        // Asking for an environment outside the key's: nothing (the IN list is empty).
-        environments && query.environment
-          ? environments.filter((e) => e === query.environment)
-          : (query.environment ?? environments),
+      environment: environmentsToList(principal, query.environment),
     };
     const { rows, total } = await this.deployments.pageNewestFirst(filter, window);
     const { rows: shown, page } = PAGES.page(rows, query, total);

@@ -60,6 +60,12 @@ export class OperationsRepository {
     return this.table.findOne({ id });
   }
 
+  /** The operations with these ids (those that exist), in no particular order. */
+  @GenerateSql({ params: [[Example.id, Example.otherId]] })
+  findByIds(ids: readonly string[]): Promise<Operation[]> {
+    return this.table.find({ where: { id: ids } });
+  }
+
   /** A page of the list, newest first, and (paging by number) how many match in all. */
   @GenerateSql(
     { name: 'first page', params: [{}, { limit: 51, offset: 0 }] },

@@ -71,6 +71,13 @@ export class OperationsService {
     return toOperationResponse(latest ?? operation);
   }
 
+  /** The progress of each of these operations (0–100), by id; one read for them all. */
+  async progressOf(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const operations = await this.operations.findByIds(ids);
+    return new Map(operations.map((o) => [o.id, o.progress]));
+  }
+
   async logs(
     principal: Principal,
     id: string,
