@@ -12,6 +12,7 @@ import {
   uniqueService,
 } from './factories/deployments';
 import { createKey } from './factories/keys';
+import { takeLock } from './factories/locks';
 import { writeDriversConfig } from './helpers/drivers-config';
 import { createTestDatabase } from './helpers/test-database';
 import {
@@ -113,6 +114,43 @@ environments:
       previous: deployed(v1),
       in_flight: null,
     });
+  });
+
+  it("should show the lock covering each pair, the service's own before its environment's, and whether it is frozen", async () => {
+    const service = uniqueService('guarded');
+    const other = uniqueService('guarded');
+    const environment = uniqueService('env');
+    await deployAndWait(t, { service, version: '1.0.0', environment });
+    await deployAndWait(t, { service: other, version: '1.0.0', environment });
+    const everyService = await takeLock(t, { environment, reason: 'Database upgrade' });
+    const own = await takeLock(t, { environment, service, reason: 'Load test' });
+    const rows = async () =>
+      (await getState(t, { environment })).body.state as Array<Record<string, any>>;
+
+    expect(await rows()).toEqual([
+      expect.objectContaining({ service: [service, other].sort()[0] }),
+      expect.objectContaining({ service: [service, other].sort()[1] }),
+    ]);
+    const byService = async () => new Map((await rows()).map((r) => [r.service, r]));
+    expect((await byService()).get(service)).toMatchObject({ lock: own, frozen: false });
+    expect((await byService()).get(other)).toMatchObject({ lock: everyService, frozen: false });
+
+    const freeze = await t
+      .http()
+      .post('/api/v1/freezes')
+      .set(bearer(ADMIN_KEY))
+      .send({
+        name: 'Release night',
+        environments: [environment],
+        services: [other],
+        starts_at: new Date(Date.now() - 60_000).toISOString(),
+        ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+      });
+    expect(freeze.status).toBe(201);
+    await t.http().delete(`/api/v1/locks/${own.id}`).set(bearer(ADMIN_KEY)).expect(204);
+
+    expect((await byService()).get(service)).toMatchObject({ lock: everyService, frozen: false });
+    expect((await byService()).get(other)).toMatchObject({ lock: everyService, frozen: true });
   });
 
   it('should show the rollout in flight with its progress, and a refused second one changes nothing', async () => {

@@ -1340,13 +1340,8 @@ export interface components {
             previous: components["schemas"]["DeployedVersionDto"] | null;
             /** @description The deployment `pending` or `in_progress`; null when none. */
             in_flight: components["schemas"]["InFlightDeploymentDto"] | null;
-            /**
-             * @description The active lock covering the pair (as `GET /locks` lists it), or null.
-             * @example null
-             */
-            lock: {
-                [key: string]: unknown;
-            } | null;
+            /** @description The lock in force covering the pair (the service's own before its environment's), as `GET /locks` lists it, or null. */
+            lock: components["schemas"]["LockResponseDto"] | null;
             /**
              * @description Whether a freeze window is in force for the pair.
              * @example false

@@ -2,7 +2,9 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { FreezesModule } from '../freezes/freezes.module';
 import { GatesModule } from '../gates/gates.module';
+import { LocksModule } from '../locks/locks.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
 import { DeploymentEvent } from './deployment-event.entity';
@@ -29,6 +31,8 @@ export class DeploymentsModule {
         ObservabilityModule,
         DriversModule,
         GatesModule,
+        LocksModule,
+        FreezesModule,
         OperationsModule.forRoot(config),
       ],
       controllers: [DeploymentsController, StateController],

@@ -1,9 +1,11 @@
+import type { Lock } from '../locks/lock.entity';
+import { toLockResponse } from '../locks/lock.mapper';
 import type { PairState } from './deployments.repository';
 import type { DeployedVersionDto, StateRowDto } from './dto/state.dto';
 
 /** What `GET /state` says of a service and environment besides its deployments. */
 export interface PairGuards {
-  lock: StateRowDto['lock'];
+  lock: Lock | null;
   frozen: boolean;
 }
 
@@ -26,7 +28,7 @@ export function toStateRowResponse(
       operation_id: inFlight.operationId,
       progress: progressByOperation.get(inFlight.operationId) ?? 0,
     },
-    lock: guards.lock,
+    lock: guards.lock && toLockResponse(guards.lock),
     frozen: guards.frozen,
   };
 }

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { environmentsToList, Principal } from '../auth/principal';
+import { nowIso } from '../database/columns';
+import { FreezesService } from '../freezes/freezes.service';
+import { LocksService } from '../locks/locks.service';
 import { OperationsService } from '../operations/operations.service';
 import { DeploymentsRepository, PairState } from './deployments.repository';
 import { StateListResponseDto, StateQueryDto } from './dto/state.dto';
@@ -15,6 +18,8 @@ export class StateService {
   constructor(
     private readonly deployments: DeploymentsRepository,
     private readonly operations: OperationsService,
+    private readonly locks: LocksService,
+    private readonly freezes: FreezesService,
   ) {}
 
   async page(principal: Principal, query: StateQueryDto): Promise<StateListResponseDto> {
@@ -38,11 +43,13 @@ export class StateService {
     };
   }
 
-  /**
-   * The lock covering each pair and whether it is frozen, for the whole page at once. None and
-   * never until the locks and freezes modules land: merging them replaces this method.
-   */
-  private locksAndFreezesOf(pairs: readonly PairState[]): Promise<PairGuards[]> {
-    return Promise.resolve(pairs.map(() => ({ lock: null, frozen: false })));
+  /** The lock covering each pair and whether it is frozen, for the whole page at once. */
+  private async locksAndFreezesOf(pairs: readonly PairState[]): Promise<PairGuards[]> {
+    const now = nowIso();
+    const [locks, frozen] = await Promise.all([
+      this.locks.coveringEach(pairs, now),
+      this.freezes.frozenEach(pairs, now),
+    ]);
+    return pairs.map((_, i) => ({ lock: locks[i], frozen: frozen[i] }));
   }
 }

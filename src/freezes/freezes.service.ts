@@ -134,6 +134,21 @@ export class FreezesService {
     };
   }
 
+  /** For each pair, whether a freeze window applies at `at`: one read for a page of `GET /state`. */
+  async frozenEach(
+    pairs: readonly { service: string; environment: string }[],
+    at: string,
+  ): Promise<boolean[]> {
+    if (pairs.length === 0) return [];
+    const instant = Date.parse(at);
+    const active = (await this.freezes.findNotOver(at)).filter(
+      (f) => windowAt(scheduleOf(f), instant) !== undefined,
+    );
+    return pairs.map(({ service, environment }) =>
+      active.some((f) => covers(f, environment, service)),
+    );
+  }
+
   /**
    * The freezes whose window applies at `at` to a rollout of `service` to `environment`, each with
    * when its window closes (overlapping or touching windows merged). In a transaction, read in it.

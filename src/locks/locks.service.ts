@@ -141,6 +141,25 @@ export class LocksService {
     return found.filter((lock) => !hasExpired(lock, at));
   }
 
+  /**
+   * For each pair, the lock in force at `at` that covers it (its own before its environment's), or
+   * null: one read for a whole page of `GET /state`.
+   */
+  async coveringEach(
+    pairs: readonly { service: string; environment: string }[],
+    at: string,
+  ): Promise<(Lock | null)[]> {
+    if (pairs.length === 0) return [];
+    const environments = [...new Set(pairs.map((p) => p.environment))];
+    const inForce = (await this.locks.findUnended(environments)).filter((l) => !hasExpired(l, at));
+    return pairs.map(
+      ({ service, environment }) =>
+        inForce.find((l) => l.environment === environment && l.service === service) ??
+        inForce.find((l) => l.environment === environment && l.service === null) ??
+        null,
+    );
+  }
+
   /** Ends a lock found expired, and records it, in the current transaction. */
   private async endExpired(lock: Lock, requestId: string): Promise<void> {
     const ended = await this.locks.endExpired(lock);

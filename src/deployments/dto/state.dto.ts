@@ -1,3 +1,4 @@
+import { LockResponseDto } from '../../locks/dto/lock-response.dto';
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsOptional, Matches } from 'class-validator';
 import { PaginationQueryDto } from '../../common/pagination';
@@ -86,13 +87,12 @@ export class StateRowDto {
   in_flight: InFlightDeploymentDto | null;
 
   @ApiProperty({
-    type: 'object',
-    additionalProperties: true,
+    type: LockResponseDto,
     nullable: true,
-    example: null,
-    description: 'The active lock covering the pair (as `GET /locks` lists it), or null.',
+    description:
+      "The lock in force covering the pair (the service's own before its environment's), as `GET /locks` lists it, or null.",
   })
-  lock: Record<string, unknown> | null;
+  lock: LockResponseDto | null;
 
   @ApiProperty({ example: false, description: 'Whether a freeze window is in force for the pair.' })
   frozen: boolean;
