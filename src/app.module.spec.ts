@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from './app.module';
 import { ListAuditEventsQueryDto } from './audit/dto/audit-event.dto';
 import { ListDeploymentsQueryDto } from './deployments/dto/list-deployments-query.dto';
+import { ListLocksQueryDto } from './locks/dto/list-locks-query.dto';
+import { FreezeStatusQueryDto } from './freezes/dto/freeze-status-query.dto';
 import { ListOperationsQueryDto } from './operations/dto/list-operations-query.dto';
 import { OperationLogsQueryDto } from './operations/dto/operation-logs.dto';
 import { GetOperationQueryDto } from './operations/dto/operation-logs.dto';
@@ -17,6 +19,7 @@ const QUERY_DTOS = [
   GetOperationQueryDto,
   OperationLogsQueryDto,
   ListAuditEventsQueryDto,
+  ListLocksQueryDto,
 ];
 
 describe('the validation pipe on an empty query string', () => {
@@ -38,6 +41,15 @@ describe('the validation pipe on an empty query string', () => {
       expect(fast).toEqual(await full.transform({}, metadata));
     },
   );
+
+  it('should refuse an empty query string when the DTO requires a field', async () => {
+    const metadata: ArgumentMetadata = { type: 'query', metatype: FreezeStatusQueryDto };
+
+    await expect(createValidationPipe().transform({}, metadata)).rejects.toMatchObject({
+      code: 'validation_error',
+      details: { errors: [{ field: 'environment', message: 'environment is required' }] },
+    });
+  });
 
   it('should still refuse what a full validation refuses when a query is given', async () => {
     const metadata: ArgumentMetadata = { type: 'query', metatype: ListDeploymentsQueryDto };

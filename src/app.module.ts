@@ -8,9 +8,11 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DeploymentsModule } from './deployments/deployments.module';
+import { FreezesModule } from './freezes/freezes.module';
 import { GatesModule } from './gates/gates.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { LocksModule } from './locks/locks.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { OperationsModule } from './operations/operations.module';
 
@@ -30,6 +32,8 @@ export class AppModule {
         IdempotencyModule,
         OperationsModule.forRoot(config),
         GatesModule,
+        LocksModule,
+        FreezesModule,
         DeploymentsModule.forRoot(config),
         HealthModule.forRoot(config),
       ],

@@ -71,9 +71,11 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .setContact('Flightdeck maintainers', '', 'platform@example.org')
       .addServer('/', 'This Flightdeck')
       .addTag('deployments', 'Deploy versions, see what runs where, roll back')
+      .addTag('locks', 'Keep others off a service or an environment while you work on it')
       .addTag('operations', 'The long-running work behind rollouts: progress, logs, events, cancel')
       .addTag('auth', 'API keys and the caller')
       .addTag('audit', 'Who did what')
+      .addTag('freezes', 'Freeze windows: periods in which rollouts are blocked')
       .addTag('health', 'Liveness and readiness probes')
       .addBearerAuth({
         type: 'http',

@@ -15,6 +15,11 @@ const ALL_PERMISSIONS = [
   'operations:cancel',
   'keys:manage',
   'audit:read',
+  'locks:manage',
+  'freezes:manage',
+  'deployments:approve',
+  'deployments:override',
+  'webhooks:manage',
 ];
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 /** supertest connects over loopback: IPv4, IPv4-mapped IPv6 or IPv6. */

@@ -1,12 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { In, IsNull, Not } from 'typeorm';
 import { ApiKey } from '../src/auth/api-key.entity';
 import { ApiKeyLineage1764000000004 } from '../src/database/migrations/1764000000004-api-key-lineage';
+import { grantV11Permissions } from '../src/database/migrations/1764000000008-locks-and-overrides';
 import { Deployment } from '../src/deployments/deployment.entity';
+import { Lock } from '../src/locks/lock.entity';
 import { Operation, OperationStatus } from '../src/operations/operation.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
 import { createKey } from './factories/keys';
+import { takeLock } from './factories/locks';
 import {
   ADMIN_KEY,
   bearer,
@@ -17,7 +20,7 @@ import {
 } from './helpers/test-app';
 
 /** The permissions the contract names, written out here rather than imported from the service. */
-const ALL_PERMISSIONS = [
+const V1_PERMISSIONS = [
   'deployments:read',
   'deployments:create',
   'deployments:rollback',
@@ -25,6 +28,14 @@ const ALL_PERMISSIONS = [
   'operations:cancel',
   'keys:manage',
   'audit:read',
+];
+const ALL_PERMISSIONS = [
+  ...V1_PERMISSIONS,
+  'locks:manage',
+  'freezes:manage',
+  'deployments:approve',
+  'deployments:override',
+  'webhooks:manage',
 ];
 
 /** One field of every item of a list from a response body. */
@@ -828,6 +839,39 @@ describe('Auth (e2e)', () => {
         prepare: () => Promise.resolve({ path: '/api/v1/deployments/async', body: deployBody() }),
       },
       {
+        method: 'post',
+        route: '/api/v1/deployments/preflight',
+        permission: 'deployments:create',
+        prepare: () =>
+          Promise.resolve({ path: '/api/v1/deployments/preflight', body: deployBody() }),
+      },
+      {
+        method: 'get',
+        route: '/api/v1/locks',
+        permission: 'deployments:read',
+        prepare: () => Promise.resolve({ path: '/api/v1/locks' }),
+      },
+      {
+        method: 'post',
+        route: '/api/v1/locks',
+        permission: 'locks:manage',
+        prepare: () =>
+          Promise.resolve({
+            path: '/api/v1/locks',
+            body: { environment: uniqueService('perm-env'), reason: 'keep off' },
+          }),
+      },
+      {
+        // Its creator may release a lock, and so may a key with deployments:override.
+        method: 'delete',
+        route: '/api/v1/locks/{id}',
+        permission: 'deployments:override',
+        prepare: async () => {
+          const lock = await takeLock(t, { environment: uniqueService('perm-env') });
+          return { path: `/api/v1/locks/${lock.id}` };
+        },
+      },
+      {
         method: 'get',
         route: '/api/v1/deployments/{id}',
         permission: 'deployments:read',
@@ -939,6 +983,8 @@ describe('Auth (e2e)', () => {
         cancelRequested: await operations.countBy({ cancelRequested: true }),
         keys: await keyRows().count(),
         revokedKeys: await keyRows().count({ where: { revokedAt: Not(IsNull()) } }),
+        locks: await t.dataSource.getRepository(Lock).count(),
+        endedLocks: await t.dataSource.getRepository(Lock).countBy({ endedAt: Not(IsNull()) }),
       };
     }
 
@@ -1217,6 +1263,25 @@ describe('Auth (e2e)', () => {
         await app.close();
       }
     });
+    it('should give an admin key made by an earlier version the permissions added since, at start-up', async () => {
+      const first = await startTestApp();
+      const keys = () => first.dataSource.getRepository(ApiKey);
+      await keys().update(
+        { secretHash: sha256(ADMIN_KEY) },
+        { permissions: V1_PERMISSIONS as ApiKey['permissions'] },
+      );
+      await first.close({ keepDatabase: true });
+
+      const second = await startTestApp({}, first.database);
+      try {
+        const res = await second.http().get('/api/v1/auth/whoami').set(bearer(ADMIN_KEY));
+        expect(sorted(res.body.permissions)).toEqual(sorted(ALL_PERMISSIONS));
+        expect(res.body.environments).toEqual(['*']);
+      } finally {
+        await second.close();
+      }
+    });
+
     it('should keep a revoked admin key revoked, and make a new admin key from a new secret', async () => {
       const old = `old-admin-${randomBytes(12).toString('hex')}`;
       const first = await startTestApp({ FLIGHTDECK_ADMIN_KEY: old });
@@ -1264,6 +1329,55 @@ describe('Auth (e2e)', () => {
         expect((await second.http().get('/api/v1/auth/whoami').set(bearer(old))).status).toBe(200);
       } finally {
         await second.close();
+      }
+    });
+  });
+
+  describe('upgrading to the v1.1 permissions', () => {
+    it('should give keys that held every v1 permission the new ones, and leave the others as they were', async () => {
+      const runner = t.dataSource.createQueryRunner();
+      const secrets = { everything: `fdk_v1_${randomBytes(8).toString('hex')}`, some: '' };
+      secrets.some = `fdk_v1_${randomBytes(8).toString('hex')}`;
+      const row = (name: string, secret: string, permissions: string[]): ApiKey =>
+        Object.assign(new ApiKey(), {
+          id: randomUUID(),
+          name: `${name}-${randomBytes(4).toString('hex')}`,
+          prefix: 'fdk_v1',
+          secretHash: sha256(secret),
+          permissions,
+          environments: ['staging'],
+          createdByKeyId: null,
+          createdAt: new Date().toISOString(),
+          expiresAt: null,
+          revokedAt: null,
+          lastUsedAt: null,
+        });
+      try {
+        await t.dataSource
+          .getRepository(ApiKey)
+          .insert([
+            row('v1-everything', secrets.everything, V1_PERMISSIONS),
+            row('v1-some', secrets.some, ['deployments:read', 'deployments:create']),
+          ]);
+
+        await grantV11Permissions(runner);
+
+        const everything = await t
+          .http()
+          .get('/api/v1/auth/whoami')
+          .set(bearer(secrets.everything));
+        const some = await t.http().get('/api/v1/auth/whoami').set(bearer(secrets.some));
+        expect(sorted(everything.body.permissions)).toEqual(sorted(ALL_PERMISSIONS));
+        expect(everything.body.environments).toEqual(['staging']);
+        expect(some.body.permissions).toEqual(['deployments:read', 'deployments:create']);
+        const lock = await t
+          .http()
+          .post('/api/v1/locks')
+          .set(bearer(secrets.everything))
+          .send({ environment: 'staging', service: uniqueService(), reason: 'upgraded' });
+        expect(lock.status).toBe(201);
+      } finally {
+        await runner.release();
       }
     });
   });

@@ -61,6 +61,13 @@ SET "revoked_at" = $1
 WHERE "name" = $2 AND "revoked_at" IS NULL AND "expires_at" <= $3
 RETURNING "id", "name", "prefix", "secret_hash", "permissions", "environments", "created_by_key_id", "created_at", "expires_at", "revoked_at", "last_used_at";
 
+-- ApiKeysRepository.setAccess
+-- params: ["01936f3e-2c4a-7000-8000-000000000001",["deployments:read","deployments:create","deployments:rollback","operations:read","operations:cancel","keys:manage","audit:read","locks:manage","freezes:manage","deployments:approve","deployments:override","webhooks:manage"],["*"]]
+UPDATE "api_keys"
+SET "permissions" = $1, "environments" = $2
+WHERE "id" = $3
+RETURNING "id", "name", "prefix", "secret_hash", "permissions", "environments", "created_by_key_id", "created_at", "expires_at", "revoked_at", "last_used_at";
+
 -- ApiKeysRepository.recordUse
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","2026-11-25T10:30:00.000Z"]
 UPDATE "api_keys"

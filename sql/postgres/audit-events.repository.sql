@@ -2,20 +2,20 @@
 -- PostgreSQL, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- AuditEventsRepository.insertAll
--- params: [[{"id":"01936f3e-2c4a-7000-8000-000000000001","at":"2026-11-25T10:30:00.000Z","requestId":"req-1","actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","actorName":"ci","action":"POST /api/v1/deployments","targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","environment":"production","outcome":"succeeded","status":201,"errorCode":null,"sourceIp":"127.0.0.1"}]]
-INSERT INTO "audit_events" ("id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip")
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+-- params: [[{"id":"01936f3e-2c4a-7000-8000-000000000001","at":"2026-11-25T10:30:00.000Z","requestId":"req-1","actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","actorName":"ci","action":"POST /api/v1/deployments","targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","environment":"production","outcome":"succeeded","status":201,"errorCode":null,"sourceIp":"127.0.0.1","details":{"override_reason":"Hotfix for INC-2041"}}]]
+INSERT INTO "audit_events" ("id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details")
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
 
 -- AuditEventsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", (SELECT COUNT(*) FROM "audit_events")
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details", (SELECT COUNT(*) FROM "audit_events")
 FROM "audit_events"
 ORDER BY "at" DESC, "id" DESC
 LIMIT $1;
 
 -- AuditEventsRepository.pageNewestFirst (one actor over a time range, a key limited to one environment)
 -- params: [{"actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","environment":["staging"],"since":"2026-11-25T10:30:00.000Z","until":"2026-11-25T11:30:00.000Z"},{"limit":51,"offset":0}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", (SELECT COUNT(*) FROM "audit_events" WHERE "actor_key_id" = $1 AND "environment" IN ($2) AND "at" >= $3 AND "at" <= $4)
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details", (SELECT COUNT(*) FROM "audit_events" WHERE "actor_key_id" = $1 AND "environment" IN ($2) AND "at" >= $3 AND "at" <= $4)
 FROM "audit_events"
 WHERE "actor_key_id" = $5 AND "environment" IN ($6) AND "at" >= $7 AND "at" <= $8
 ORDER BY "at" DESC, "id" DESC
@@ -23,7 +23,7 @@ LIMIT $9;
 
 -- AuditEventsRepository.pageNewestFirst (failures of one action, after a cursor)
 -- params: [{"action":"POST /api/v1/deployments","outcome":"failed"},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip"
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details"
 FROM "audit_events"
 WHERE "action" = $1 AND "outcome" = $2 AND ("at", "id") < ($3, $4)
 ORDER BY "at" DESC, "id" DESC

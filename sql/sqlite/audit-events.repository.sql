@@ -2,20 +2,20 @@
 -- SQLite, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- AuditEventsRepository.insertAll
--- params: [[{"id":"01936f3e-2c4a-7000-8000-000000000001","at":"2026-11-25T10:30:00.000Z","requestId":"req-1","actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","actorName":"ci","action":"POST /api/v1/deployments","targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","environment":"production","outcome":"succeeded","status":201,"errorCode":null,"sourceIp":"127.0.0.1"}]]
-INSERT INTO "audit_events" ("id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip")
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- params: [[{"id":"01936f3e-2c4a-7000-8000-000000000001","at":"2026-11-25T10:30:00.000Z","requestId":"req-1","actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","actorName":"ci","action":"POST /api/v1/deployments","targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","environment":"production","outcome":"succeeded","status":201,"errorCode":null,"sourceIp":"127.0.0.1","details":{"override_reason":"Hotfix for INC-2041"}}]]
+INSERT INTO "audit_events" ("id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details")
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- AuditEventsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", (SELECT COUNT(*) FROM "audit_events")
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details", (SELECT COUNT(*) FROM "audit_events")
 FROM "audit_events"
 ORDER BY "at" DESC, "id" DESC
 LIMIT 51;
 
 -- AuditEventsRepository.pageNewestFirst (one actor over a time range, a key limited to one environment)
 -- params: [{"actorKeyId":"01936f3e-2c4a-7000-8000-000000000002","environment":["staging"],"since":"2026-11-25T10:30:00.000Z","until":"2026-11-25T11:30:00.000Z"},{"limit":51,"offset":0}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", (SELECT COUNT(*) FROM "audit_events" WHERE "actor_key_id" = ? AND "environment" IN (?) AND "at" >= ? AND "at" <= ?)
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details", (SELECT COUNT(*) FROM "audit_events" WHERE "actor_key_id" = ? AND "environment" IN (?) AND "at" >= ? AND "at" <= ?)
 FROM "audit_events"
 WHERE "actor_key_id" = ? AND "environment" IN (?) AND "at" >= ? AND "at" <= ?
 ORDER BY "at" DESC, "id" DESC
@@ -23,7 +23,7 @@ LIMIT 51;
 
 -- AuditEventsRepository.pageNewestFirst (failures of one action, after a cursor)
 -- params: [{"action":"POST /api/v1/deployments","outcome":"failed"},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip"
+SELECT "id", "at", "request_id", "actor_key_id", "actor_name", "action", "target_type", "target_id", "environment", "outcome", "status", "error_code", "source_ip", "details"
 FROM "audit_events"
 WHERE "action" = ? AND "outcome" = ? AND ("at", "id") < (?, ?)
 ORDER BY "at" DESC, "id" DESC

@@ -48,4 +48,8 @@ export class AuditEvent {
 
   @Column({ name: 'source_ip', type: 'varchar', length: 64, nullable: true })
   sourceIp: string | null;
+
+  /** What the request or event says beyond the columns (an override's reason), as JSON. */
+  @Column({ type: 'simple-json', nullable: true })
+  details: Record<string, unknown> | null;
 }

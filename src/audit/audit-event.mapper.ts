@@ -15,5 +15,6 @@ export function toAuditEventResponse(e: AuditEvent): AuditEventDto {
     error_code: e.errorCode,
     source_ip: e.sourceIp,
     environment: e.environment,
+    details: e.details,
   };
 }

@@ -49,6 +49,7 @@ export class AuditEventsRepository {
           status: 201,
           errorCode: null,
           sourceIp: '127.0.0.1',
+          details: { override_reason: 'Hotfix for INC-2041' },
         },
       ],
     ],

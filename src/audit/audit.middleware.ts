@@ -15,6 +15,8 @@ const TARGET_TYPES: Record<string, string> = {
   deployments: 'deployment',
   operations: 'operation',
   auth: 'api_key',
+  locks: 'lock',
+  freezes: 'freeze',
 };
 /** Without control characters, which have no place in the log (and PostgreSQL refuses NUL). */
 function printable(text: string): string {
@@ -90,6 +92,7 @@ export class AuditMiddleware implements NestMiddleware {
         errorCode: status >= 400 ? (errorCodeOf(res) ?? null) : null,
         sourceIp: req.ip ?? null,
         environment: req.auditNote?.environment ?? replayedCreateEnvironment(req, res, action),
+        details: req.auditNote?.details ?? null,
       });
     });
     next();

@@ -1,16 +1,15 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { DatabaseModule } from '../database/database.module';
-import { AuditEvent } from './audit-event.entity';
-import { AuditEventsRepository } from './audit-events.repository';
+import { AuditLogModule } from './audit-log.module';
 import { AuditController } from './audit.controller';
 import { AuditMiddleware } from './audit.middleware';
-import { AuditService } from './audit.service';
 
-/** The audit log: written for every mutating or refused request, read at `GET /api/v1/audit-events`. */
+/**
+ * The audit log: written for every mutating or refused request, read at `GET /api/v1/audit-events`.
+ * Only the root imports it (see {@link AuditLogModule}).
+ */
 @Module({
-  imports: [DatabaseModule, DatabaseModule.forFeature([AuditEvent])],
+  imports: [AuditLogModule],
   controllers: [AuditController],
-  providers: [AuditEventsRepository, AuditService],
 })
 export class AuditModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -16,6 +16,12 @@ const MAX_BATCH = 500;
 
 export type AuditEntry = Omit<AuditEvent, 'id' | 'at' | 'outcome'>;
 
+/** An event the service records on its own while handling a request (`lock.expired`). */
+export type SystemAuditEntry = Pick<
+  AuditEvent,
+  'requestId' | 'action' | 'targetType' | 'targetId' | 'environment' | 'details'
+>;
+
 @Injectable()
 export class AuditService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Audit');
@@ -50,6 +56,26 @@ export class AuditService implements BeforeApplicationShutdown {
     };
     this.queue.push(event);
     this.writing ??= this.writeBatches();
+  }
+
+  /**
+   * Writes a system event (no actor, status 0) in the current transaction, so it stands or falls
+   * with the change it records.
+   */
+  async recordInTransaction(entry: SystemAuditEntry): Promise<void> {
+    await this.events.insertAll([
+      {
+        ...entry,
+        id: uuidv7(),
+        at: nowIso(),
+        actorKeyId: null,
+        actorName: null,
+        outcome: 'succeeded',
+        status: 0,
+        errorCode: null,
+        sourceIp: null,
+      },
+    ]);
   }
 
   private async writeBatches(): Promise<void> {

@@ -84,6 +84,12 @@ export class ApiKeysRepository {
     );
   }
 
+  /** Gives a key these permissions and environments (the admin key, as the settings say it is). */
+  @GenerateSql({ params: [Example.id, Object.values(Permission), ['*']] })
+  async setAccess(id: string, permissions: Permission[], environments: string[]): Promise<void> {
+    await this.table.update({ id }, { permissions, environments });
+  }
+
   @GenerateSql({ params: [Example.id, Example.time] })
   async recordUse(id: string, at: string): Promise<void> {
     await this.table.update({ id }, { lastUsedAt: at });

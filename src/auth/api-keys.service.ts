@@ -226,6 +226,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
           this.logger.warn(
             'FLIGHTDECK_ADMIN_KEY names a revoked key; it stays revoked. Set a new secret to get a new admin key',
           );
+        } else if (!holdsAll(existing, admin)) {
+          // Made by an older version: "every permission" grew since.
+          await this.db.transaction(() =>
+            this.keys.setAccess(existing.id, admin.permissions, admin.environments),
+          );
+          this.logger.log(`FLIGHTDECK_ADMIN_KEY: gave '${existing.name}' every permission`);
         }
         return;
       }
@@ -296,6 +302,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
       .transaction(() => this.keys.recordUse(known.key.id, lastUsedAt))
       .catch((error: unknown) => this.logger.warn(`could not record key use: ${String(error)}`));
   }
+}
+
+/** Whether a key holds every one of these permissions and environments. */
+function holdsAll(key: ApiKey, access: Pick<ApiKey, 'permissions' | 'environments'>): boolean {
+  return (
+    access.permissions.every((p) => key.permissions.includes(p)) &&
+    access.environments.every((e) => key.environments.includes(e))
+  );
 }
 
 /** A key limited to environments manages only keys limited to some of those environments. */

@@ -188,6 +188,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/locks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the locks in force, newest first
+         * @description Locks not released and not expired, in the key's environments. `service` keeps those that stop that service: the ones on it and the environment-wide ones.
+         */
+        get: operations["listLocks"];
+        put?: never;
+        /**
+         * Lock a service, or every service, in an environment
+         * @description Rollouts and rollbacks there are refused (`409 deployment_blocked`) to every key but this one, until the lock is released or its `expires_at` comes. One lock per service and environment, and one environment-wide lock per environment: a second answers `409 conflict` with the lock in force in `details.lock`. The environment must be in the key's scope (else 403).
+         */
+        post: operations["createLock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/locks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Release a lock
+         * @description Its creator may release it, and so may a key with `deployments:override`; any other key: 403. A lock unknown, outside the key's environments, or no longer in force (released, expired): 404. The lock is kept, ended.
+         */
+        delete: operations["releaseLock"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/freezes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the freezes that apply now or later
+         * @description Those touching the key's environments (a freeze of every environment touches all), newest first: every recurring freeze, and the one-off freezes that have not ended.
+         */
+        get: operations["listFreezes"];
+        put?: never;
+        /**
+         * Freeze rollouts for a while, once or on a schedule
+         * @description One-off (`starts_at`, `ends_at`; it may have started already, but not ended) or recurring (`cron` and `duration_minutes`, read in `timezone`, default UTC: each cron match starts a window). While a window applies, rollouts (never rollbacks) of its services in its environments answer 409 `deployment_blocked`. The key needs every environment it names (`["*"]`: a key with every environment), else 403. Around daylight-saving changes, a local time that comes twice starts a window at both, and one that is skipped starts its window as far past the change (02:30 → 03:30); a window lasts `duration_minutes` of elapsed time.
+         */
+        post: operations["createFreeze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/freezes/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether rollouts to an environment are frozen now, and until when
+         * @description The freezes whose window applies now to rollouts in `environment` (of `service`, when given), and `next_change_at`. An environment outside the key’s scope is 403.
+         */
+        get: operations["getFreezeStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/freezes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a freeze; its windows stop applying at once
+         * @description A freeze not touching the key's environments is 404; one touching them but naming an environment the key lacks is 403.
+         */
+        delete: operations["deleteFreeze"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deployments": {
         parameters: {
             query?: never;
@@ -203,7 +311,7 @@ export interface paths {
         put?: never;
         /**
          * Deploy a version of a service to an environment
-         * @description Answers at once with the pending deployment; its rollout runs as the operation `operation_id`.
+         * @description Answers at once with the pending deployment; its rollout runs as the operation `operation_id`. The request first passes the gates (lock, freeze, …): one that blocks answers `409 deployment_blocked` listing every blocking gate in `details.gates`, and nothing is created. `override` passes them.
          */
         post: operations["createDeployment"];
         delete?: never;
@@ -226,6 +334,26 @@ export interface paths {
          * @description Like `createDeployment`, but the body is the rollout operation and `Location` is its `status_url`.
          */
         post: operations["createDeploymentAsync"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments/preflight": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask whether a rollout would pass the gates now, without starting it
+         * @description Every gate checked, in order (lock, freeze, …), each with its verdict and reason; `allowed` says whether the rollout would pass them now (with `override`, whether it would pass them overridden). Writes nothing. It answers for the gates only, not for a rollout of the same service already running.
+         */
+        post: operations["preflightDeployment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -283,7 +411,7 @@ export interface paths {
         put?: never;
         /**
          * Roll a deployment back to the last version that succeeded before it
-         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; another answers 409 `conflict` naming the current one in `details`.
+         * @description Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; another answers 409 `conflict` naming the current one in `details`. A rollback passes the lock gate only (`409 deployment_blocked`; `override` passes it).
          */
         post: operations["rollbackDeployment"];
         delete?: never;
@@ -369,6 +497,28 @@ export interface components {
         };
         ErrorDetailsDto: {
             errors?: components["schemas"]["FieldErrorDto"][];
+            /**
+             * @description `deployment_blocked`: every gate that blocks, `{type, reason, ...}` with the fields of its type (lock: `lock_id`, `created_by` `{key_id, name}`, `expires_at`; freeze: `freeze_id`, `name`, `ends_at`; promotion: `environment`, and `soak_ends_at` while the version soaks there).
+             * @example [
+             *       {
+             *         "type": "lock",
+             *         "reason": "payments in production is locked by alice-laptop: \"Migrating the ledger database\"",
+             *         "lock_id": "0193a6f3-5e6f-7a80-9b1c-2d3e4f5a6b7c",
+             *         "created_by": {
+             *           "key_id": "0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d",
+             *           "name": "alice-laptop"
+             *         },
+             *         "expires_at": null
+             *       }
+             *     ]
+             */
+            gates?: {
+                [key: string]: unknown;
+            }[];
+            /** @description `conflict` on `POST /locks`: the lock in force where the new one would go. */
+            lock?: {
+                [key: string]: unknown;
+            };
         };
         ErrorResponseDto: {
             /**
@@ -519,7 +669,10 @@ export interface components {
             request_id: string;
             /** @description Null when the request did not authenticate. */
             actor: components["schemas"]["AuditActorDto"] | null;
-            /** @example POST /api/v1/deployments */
+            /**
+             * @description The method and route pattern of the request; `lock.expired` for a lock found past its `expires_at` (recorded by the request that met it, named by `request_id`, with no actor).
+             * @example POST /api/v1/deployments
+             */
             action: string;
             target: components["schemas"]["AuditTargetDto"] | null;
             /**
@@ -527,7 +680,10 @@ export interface components {
              * @enum {string}
              */
             outcome: "succeeded" | "denied" | "failed";
-            /** @example 201 */
+            /**
+             * @description The HTTP status of the answer; 0 for an event the service recorded on its own (`lock.expired`).
+             * @example 201
+             */
             status: number;
             /** @example null */
             error_code: string | null;
@@ -538,6 +694,13 @@ export interface components {
              * @example production
              */
             environment: string | null;
+            /**
+             * @description What the event says beyond the columns: `override_reason` and `overridden_gates` for a rollout or rollback that passed gates with an override; `service`, `reason` and `expired_at` for `lock.expired`. Null otherwise.
+             * @example null
+             */
+            details: {
+                [key: string]: unknown;
+            } | null;
         };
         AuditEventListResponseDto: {
             /**
@@ -666,6 +829,185 @@ export interface components {
              */
             status: string;
         };
+        CreateLockDto: {
+            /** @example production */
+            environment: string;
+            /**
+             * @description The service to lock; left out, every service of the environment.
+             * @example payments
+             */
+            service?: string;
+            /**
+             * @description Why: shown to whoever the lock stops. One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Migrating the ledger database
+             */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When the lock stops applying by itself: an RFC 3339 date-time in the future. Left out, it holds until released.
+             * @example 2026-11-25T12:30:00.000Z
+             */
+            expires_at?: string;
+        };
+        LockHolderDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            key_id: string;
+            /**
+             * @description The key's name when it took the lock.
+             * @example alice-laptop
+             */
+            name: string;
+        };
+        LockResponseDto: {
+            /** @example 0193a6f3-5e6f-7a80-9b1c-2d3e4f5a6b7c */
+            id: string;
+            /** @example production */
+            environment: string;
+            /**
+             * @description Null: every service of the environment.
+             * @example payments
+             */
+            service: string | null;
+            /** @example Migrating the ledger database */
+            reason: string;
+            /** @description The key that took it: the only one that may still deploy there. */
+            created_by: components["schemas"]["LockHolderDto"];
+            /** @example 2026-11-25T10:30:00.000Z */
+            created_at: string;
+            /**
+             * @description When it stops applying; null: until released.
+             * @example 2026-11-25T12:30:00.000Z
+             */
+            expires_at: string | null;
+        };
+        LockListResponseDto: {
+            locks: components["schemas"]["LockResponseDto"][];
+        };
+        CreateFreezeDto: {
+            /**
+             * @description What the freeze is for; it names the freeze in gate answers. One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Black Friday
+             */
+            name: string;
+            /**
+             * @description The environments it freezes, or `["*"]` for every one. The API key must have each of them (for `["*"]`, every environment).
+             * @example [
+             *       "production"
+             *     ]
+             */
+            environments: string[];
+            /**
+             * @description The services it freezes; left out or null, every service. An empty list is refused rather than read as either "none" or "all".
+             * @example [
+             *       "payments",
+             *       "checkout"
+             *     ]
+             */
+            services?: string[] | null;
+            /**
+             * Format: date-time
+             * @description One-off: when it starts, an RFC 3339 date-time. It may have started already (it applies at once).
+             * @example 2026-11-27T00:00:00Z
+             */
+            starts_at?: string;
+            /**
+             * Format: date-time
+             * @description One-off: when it ends; after `starts_at`, and in the future (a freeze that is over never applies).
+             * @example 2026-11-30T08:00:00Z
+             */
+            ends_at?: string;
+            /**
+             * @description Recurring: a five-field cron (minute hour day-of-month month day-of-week) read in `timezone`; each match starts a window of `duration_minutes`. No seconds field, no `@daily`, no `H`.
+             * @example 0 18 * * 5
+             */
+            cron?: string;
+            /**
+             * @description Recurring: how long each window lasts, in elapsed minutes (31 days at most). Windows that overlap or touch make one.
+             * @example 3660
+             */
+            duration_minutes?: number;
+            /**
+             * @description Recurring: the IANA time zone the cron is read in (default `UTC`).
+             * @example Europe/Berlin
+             */
+            timezone?: string;
+        };
+        FreezeCreatorDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            key_id: string;
+            /**
+             * @description The name of the API key.
+             * @example release-managers
+             */
+            name: string;
+        };
+        FreezeResponseDto: {
+            /** @example 0193a6f1-9c4d-7e21-8f3a-1b2c3d4e5f60 */
+            id: string;
+            /** @example Black Friday */
+            name: string;
+            /**
+             * @description `["*"]`: every environment.
+             * @example [
+             *       "production"
+             *     ]
+             */
+            environments: string[];
+            /**
+             * @description Null: every service.
+             * @example [
+             *       "payments",
+             *       "checkout"
+             *     ]
+             */
+            services: string[] | null;
+            /**
+             * @description One-off: when it starts; null for a recurring freeze.
+             * @example 2026-11-27T00:00:00.000Z
+             */
+            starts_at: string | null;
+            /**
+             * @description One-off: when it ends; null for a recurring freeze.
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            ends_at: string | null;
+            /**
+             * @description Recurring: the five-field cron that starts each window; null for a one-off.
+             * @example null
+             */
+            cron: string | null;
+            /**
+             * @description Recurring: how long each window lasts; null for a one-off.
+             * @example null
+             */
+            duration_minutes: number | null;
+            /**
+             * @description Recurring: the IANA time zone of the cron; null for a one-off.
+             * @example null
+             */
+            timezone: string | null;
+            /** @description The API key that created it. */
+            created_by: components["schemas"]["FreezeCreatorDto"];
+            /** @example 2026-11-20T09:15:00.000Z */
+            created_at: string;
+        };
+        FreezeListResponseDto: {
+            freezes: components["schemas"]["FreezeResponseDto"][];
+        };
+        FreezeStatusResponseDto: {
+            /**
+             * @description Whether a freeze window applies now.
+             * @example true
+             */
+            frozen: boolean;
+            /** @description The freezes whose window applies now. */
+            active: components["schemas"]["FreezeResponseDto"][];
+            /**
+             * @description When `frozen` next changes: while frozen, when it thaws (every window that applies, or opens as another closes, has closed); otherwise when the next window opens. Null when nothing will change, or when recurring windows keep it frozen without end in sight (over a year, 500 windows back to back, or 100 hand-overs between freezes).
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            next_change_at: string | null;
+        };
         DeploymentResponseDto: {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
             id: string;
@@ -705,6 +1047,11 @@ export interface components {
              * @example null
              */
             rollback_of: string | null;
+            /**
+             * @description Why it was asked with `override`, passing the lock, freeze and promotion gates.
+             * @example null
+             */
+            override_reason: string | null;
         };
         DeploymentListResponseDto: {
             /**
@@ -726,6 +1073,13 @@ export interface components {
             next_cursor: string | null;
             deployments: components["schemas"]["DeploymentResponseDto"][];
         };
+        OverrideDto: {
+            /**
+             * @description Why the gates are overridden: kept on the deployment and in the audit log. One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Hotfix for INC-2041, approved by the on-call lead
+             */
+            reason: string;
+        };
         CreateDeploymentDto: {
             /** @example payments */
             service: string;
@@ -738,6 +1092,8 @@ export interface components {
              * @example Release 1.4.2: faster checkout
              */
             description?: string;
+            /** @description Pass the lock, freeze and promotion gates (needs `deployments:override`, else 403 even when nothing blocks). */
+            override?: components["schemas"]["OverrideDto"];
         };
         AcceptedDeploymentResponseDto: {
             /** @example 0193a6f1-8a2b-7d10-b1c2-5e6f7a8b9c0d */
@@ -792,6 +1148,82 @@ export interface components {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
             deployment_id: string;
         };
+        PreflightDto: {
+            /** @example payments */
+            service: string;
+            /** @example 1.4.2 */
+            version: string;
+            /** @example production */
+            environment: string;
+            /** @description Pass the lock, freeze and promotion gates (needs `deployments:override`, else 403 even when nothing blocks). */
+            override?: components["schemas"]["OverrideDto"];
+        };
+        GateVerdictDto: {
+            /**
+             * @example lock
+             * @enum {string}
+             */
+            type: "lock" | "freeze" | "promotion" | "approval";
+            /**
+             * @description `pending`: the approval gate will hold the rollout for reviews.
+             * @example blocked
+             * @enum {string}
+             */
+            status: "passed" | "blocked" | "pending";
+            /** @example payments in production is locked by alice-laptop: "Migrating the ledger database" */
+            reason: string;
+            /**
+             * @description A blocking lock: its id.
+             * @example 0193a6f3-5e6f-7a80-9b1c-2d3e4f5a6b7c
+             */
+            lock_id?: string;
+            /** @description A blocking lock: the key that took it. */
+            created_by?: components["schemas"]["LockHolderDto"];
+            /**
+             * @description A blocking lock: when it stops applying (null: until released).
+             * @example 2026-11-25T12:30:00.000Z
+             */
+            expires_at?: string | null;
+            /**
+             * @description A blocking freeze: its id.
+             * @example 0193a6f4-1c2d-7e3f-8a4b-5c6d7e8f9a0b
+             */
+            freeze_id?: string;
+            /**
+             * @description A blocking freeze: its name.
+             * @example Black Friday
+             */
+            name?: string;
+            /**
+             * @description A blocking freeze: when its current window closes (null: no end in sight).
+             * @example 2026-11-30T08:00:00.000Z
+             */
+            ends_at?: string | null;
+            /**
+             * @description A blocking promotion: the environment the version has not (long enough) succeeded in.
+             * @example staging
+             */
+            environment?: string;
+            /**
+             * @description A blocking promotion whose version is still soaking: when the soak ends.
+             * @example 2026-11-25T11:00:00.000Z
+             */
+            soak_ends_at?: string;
+        };
+        PreflightResponseDto: {
+            /**
+             * @description Whether the rollout would pass the gates now (with the override, if one was given).
+             * @example false
+             */
+            allowed: boolean;
+            /**
+             * @description Whether it would wait for approvals first.
+             * @example false
+             */
+            needs_approval: boolean;
+            /** @description Every gate checked, in order: at least one verdict each. */
+            gates: components["schemas"]["GateVerdictDto"][];
+        };
         DeploymentEventDto: {
             /**
              * @example in_progress
@@ -812,6 +1244,8 @@ export interface components {
              * @example Error rate doubled after 1.4.2
              */
             reason?: string;
+            /** @description Pass the lock, freeze and promotion gates (needs `deployments:override`, else 403 even when nothing blocks). */
+            override?: components["schemas"]["OverrideDto"];
         };
         RollbackResponseDto: {
             /**
@@ -1395,6 +1829,365 @@ export interface operations {
             };
         };
     };
+    listLocks: {
+        parameters: {
+            query?: {
+                environment?: string;
+                /** @description The locks that stop this service: those on it and those on every service of their environment. */
+                service?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LockListResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createLock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateLockDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LockResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `payload_too_large`: JSON body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    releaseLock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Released. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `resource_not_found`: no such resource (or outside the key's environments) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listFreezes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeListResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    createFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFreezeDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `payload_too_large`: JSON body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    getFreezeStatus: {
+        parameters: {
+            query: {
+                /** @description An environment in the key's scope. */
+                environment: string;
+                /** @description The service a rollout would deploy. Left out: every freeze of the environment counts, whatever its services. */
+                service?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreezeStatusResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    deleteFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `resource_not_found`: no such resource (or outside the key's environments) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
     listDeployments: {
         parameters: {
             query?: {
@@ -1497,7 +2290,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description `conflict` */
+            /** @description `conflict`; `deployment_blocked`: a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1565,8 +2358,67 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description `conflict` */
+            /** @description `conflict`; `deployment_blocked`: a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `payload_too_large`: JSON body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    preflightDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreflightDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreflightResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1740,7 +2592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponseDto"];
                 };
             };
-            /** @description `conflict`; `deployment_failed` */
+            /** @description `conflict`; `deployment_failed`; `deployment_blocked`: a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate */
             409: {
                 headers: {
                     [name: string]: unknown;

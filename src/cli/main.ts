@@ -529,9 +529,9 @@ freeze
 freeze
   .command('status')
   .description('Whether an environment (and service) is frozen now, and until when')
-  .option('--env <environment>')
+  .requiredOption('--env <environment>')
   .option('--service <name>')
-  .action(async (opts: { env?: string; service?: string }) => {
+  .action(async (opts: { env: string; service?: string }) => {
     const status = unwrap(
       await client().GET('/api/v1/freezes/status', {
         params: { query: { environment: opts.env, service: opts.service } },

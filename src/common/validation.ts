@@ -1,6 +1,6 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { Transform } from 'class-transformer';
-import { ValidateBy } from 'class-validator';
+import { applyDecorators, ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsDefined, IsString, Length, Matches, ValidateBy, validateSync } from 'class-validator';
 import { CONTROL_CHARACTER } from './control-characters';
 import { ApiError, FieldError } from './errors/api-error';
 
@@ -79,6 +79,24 @@ export function IsSingleLine(): PropertyDecorator {
   });
 }
 
+/** The longest reason (of a lock, of an override). */
+export const MAX_REASON_CHARS = 500;
+
+/**
+ * Why someone locks or overrides: one line of 1-500 characters, not only spaces. `field` is how
+ * errors name it (`override.reason` inside an override).
+ */
+export function IsReason(field: string): PropertyDecorator {
+  const length = `${field} must be 1-${MAX_REASON_CHARS} characters`;
+  return applyDecorators(
+    IsDefined({ message: `${field} is required` }),
+    IsString({ message: `${field} must be a string` }),
+    Length(1, MAX_REASON_CHARS, { message: length }),
+    Matches(/\S/, { message: `${field} must not be blank` }),
+    IsSingleLine(),
+  );
+}
+
 /** Flattens class-validator's tree into `{field, message}` pairs with dotted paths. */
 export function fieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
@@ -132,6 +150,18 @@ export function refuseUnseeable(value: unknown): FieldError | undefined {
   return undefined;
 }
 
+/** Query DTOs by whether `{}` passes them (then their defaults answer an empty query string). */
+const validWhenEmpty = new WeakMap<object, boolean>();
+
+function isValidWhenEmpty(metatype: new () => object): boolean {
+  let valid = validWhenEmpty.get(metatype);
+  if (valid === undefined) {
+    valid = validateSync(plainToInstance(metatype, {})).length === 0;
+    validWhenEmpty.set(metatype, valid);
+  }
+  return valid;
+}
+
 function isEmptyObject(value: unknown): boolean {
   if (!value || typeof value !== 'object') return false;
   for (const key in value) if (Object.hasOwn(value, key)) return false;
@@ -143,10 +173,12 @@ class ApiValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Bodies were checked as they were parsed (app.setup.ts); query strings are checked here.
     if (metadata.type === 'query') {
-      // No query string: the DTO's defaults, which are valid by construction (a spec checks
-      // every query DTO), without class-transformer and class-validator on every plain GET.
-      if (isEmptyObject(value) && metadata.metatype && metadata.metatype !== Object)
-        return Promise.resolve(new (metadata.metatype as new () => unknown)());
+      // No query string: the DTO's defaults (a spec checks they are what a full validation
+      // makes of `{}`), without class-transformer and class-validator on every plain GET; unless
+      // the DTO requires a field, when the full validation answers the 400.
+      const metatype = metadata.metatype as (new () => object) | undefined;
+      if (isEmptyObject(value) && metatype && metatype !== Object && isValidWhenEmpty(metatype))
+        return Promise.resolve(new metatype());
       const problem = refuseUnseeable(value);
       if (problem)
         throw ApiError.validation(`Invalid ${problem.field}: ${problem.message}`, [problem]);

@@ -12,6 +12,9 @@ import { ApiKeyLineage1764000000004 } from './migrations/1764000000004-api-key-l
 import { AuditEventEnvironment1764000000005 } from './migrations/1764000000005-audit-event-environment';
 import { IdempotencyResponseType1764000000006 } from './migrations/1764000000006-idempotency-response-type';
 import { DeploymentCounts1764000000007 } from './migrations/1764000000007-deployment-counts';
+import { LocksAndOverrides1764000000008 } from './migrations/1764000000008-locks-and-overrides';
+import { Freezes1764000000009 } from './migrations/1764000000009-freezes';
+import { DeploymentsByVersion1764000000011 } from './migrations/1764000000011-deployments-by-version';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -22,6 +25,9 @@ export const MIGRATIONS = [
   AuditEventEnvironment1764000000005,
   IdempotencyResponseType1764000000006,
   DeploymentCounts1764000000007,
+  LocksAndOverrides1764000000008,
+  Freezes1764000000009,
+  DeploymentsByVersion1764000000011,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

@@ -4,7 +4,13 @@ import { assertEnvironmentAllowed, Principal } from '../auth/principal';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { Deployment, DeploymentStatus } from './deployment.entity';
-import { DeploymentsService, ROLLBACK_OPERATION, StartedDeployment } from './deployments.service';
+import type { OverrideDto } from './dto/override.dto';
+import {
+  DeploymentsService,
+  overrideReasonOf,
+  ROLLBACK_OPERATION,
+  StartedDeployment,
+} from './deployments.service';
 
 /**
  * Rolls a deployment back the Kubernetes way: by rolling forward to the last version that
@@ -18,43 +24,50 @@ export class DeploymentRollbackService {
     principal: Principal,
     id: string,
     reason: string | null,
+    override: OverrideDto | undefined,
     audit: AuditNote,
   ): Promise<StartedDeployment> {
     const existing = await this.deploymentsService.findById(id);
     if (!existing) throw ApiError.notFound('Deployment', id);
     audit.environment = existing.environment;
     assertEnvironmentAllowed(principal, existing.environment);
-    return this.deploymentsService.start(principal, async () => {
-      const current = await this.deploymentsService.findById(id);
-      if (!current) throw ApiError.notFound('Deployment', id);
-      assertCanBeRolledBack(current);
-      // Decided in the transaction that writes the rollback: rolling back an older deployment
-      // would deploy something older than what runs now while the newer one stays `successful`.
-      const newest = await this.deploymentsService.currentOf(current);
-      if (newest && newest.id !== current.id) {
-        throw ApiError.conflict(
-          `Deployment ${id} (version ${current.version}) is not the current deployment of ${current.service} ` +
-            `in ${current.environment}: ${newest.id} (version ${newest.version}) is; only the current one can be rolled back`,
-          { current_deployment_id: newest.id, current_version: newest.version },
-        );
-      }
-      const target = await this.deploymentsService.lastSuccessfulBefore(current);
-      if (!target) {
-        throw ApiError.conflict(
-          `Nothing to roll back to: no successful deployment of ${current.service} to ${current.environment} came before ${id}`,
-        );
-      }
-      const because = reason ? `: ${reason}` : '';
-      return {
-        service: current.service,
-        version: target.version,
-        environment: current.environment,
-        description: `Rollback of ${current.version} (${id}) to ${target.version}${because}`,
-        rollbackOf: current.id,
-        operationType: ROLLBACK_OPERATION,
-        message: `Rollback of ${id} to version ${target.version} requested by ${principal.name}${because}`,
-      };
-    });
+    const overrideReason = overrideReasonOf(principal, override, audit);
+    return this.deploymentsService.start(
+      principal,
+      async () => {
+        const current = await this.deploymentsService.findById(id);
+        if (!current) throw ApiError.notFound('Deployment', id);
+        assertCanBeRolledBack(current);
+        // Decided in the transaction that writes the rollback: rolling back an older deployment
+        // would deploy something older than what runs now while the newer one stays `successful`.
+        const newest = await this.deploymentsService.currentOf(current);
+        if (newest && newest.id !== current.id) {
+          throw ApiError.conflict(
+            `Deployment ${id} (version ${current.version}) is not the current deployment of ${current.service} ` +
+              `in ${current.environment}: ${newest.id} (version ${newest.version}) is; only the current one can be rolled back`,
+            { current_deployment_id: newest.id, current_version: newest.version },
+          );
+        }
+        const target = await this.deploymentsService.lastSuccessfulBefore(current);
+        if (!target) {
+          throw ApiError.conflict(
+            `Nothing to roll back to: no successful deployment of ${current.service} to ${current.environment} came before ${id}`,
+          );
+        }
+        const because = reason ? `: ${reason}` : '';
+        return {
+          service: current.service,
+          version: target.version,
+          environment: current.environment,
+          description: `Rollback of ${current.version} (${id}) to ${target.version}${because}`,
+          rollbackOf: current.id,
+          operationType: ROLLBACK_OPERATION,
+          message: `Rollback of ${id} to version ${target.version} requested by ${principal.name}${because}`,
+          overrideReason,
+        };
+      },
+      audit,
+    );
   }
 }
 

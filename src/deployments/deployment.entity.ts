@@ -53,4 +53,8 @@ export class Deployment {
   /** For a rollback: the deployment it rolls back. */
   @Column({ name: 'rollback_of', type: 'varchar', length: 36, nullable: true })
   rollbackOf: string | null;
+
+  /** Why it was asked with an override (which passes the lock, freeze and promotion gates). */
+  @Column({ name: 'override_reason', type: 'varchar', length: 500, nullable: true })
+  overrideReason: string | null;
 }

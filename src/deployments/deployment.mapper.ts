@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Principal } from '../auth/principal';
 import { millisecondsBetween } from '../database/columns';
+import type { GateVerdict } from '../gates/gate';
+import { blockingVerdicts } from '../gates/gates.service';
 import type { Operation } from '../operations/operation.entity';
 import { toOperationResponse } from '../operations/operation.mapper';
 import type { DeploymentEvent } from './deployment-event.entity';
@@ -11,12 +13,16 @@ import type {
   DeploymentResponseDto,
   RollbackResponseDto,
 } from './dto/deployment-response.dto';
+import type { GateVerdictDto, PreflightResponseDto } from './dto/preflight.dto';
 
 /** Deployments as the API shows them, and a requested one as the row it becomes. */
 
 /** A new pending deployment (and the id of its operation), as `principal` asked for it. */
 export function toNewDeployment(
-  requested: Pick<Deployment, 'service' | 'version' | 'environment' | 'description' | 'rollbackOf'>,
+  requested: Pick<
+    Deployment,
+    'service' | 'version' | 'environment' | 'description' | 'rollbackOf' | 'overrideReason'
+  >,
   principal: Principal,
   now: string,
 ): Deployment {
@@ -34,6 +40,7 @@ export function toNewDeployment(
     finishedAt: null,
     operationId: uuidv7(),
     rollbackOf: requested.rollbackOf,
+    overrideReason: requested.overrideReason,
   });
 }
 
@@ -54,6 +61,7 @@ export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
     duration_seconds: duration,
     operation_id: d.operationId,
     rollback_of: d.rollbackOf,
+    override_reason: d.overrideReason,
   };
 }
 
@@ -93,5 +101,22 @@ export function toRollbackResponse(
     initiated_at: rollback.createdAt,
     operation_id: operation.id,
     status_url: statusUrl,
+  };
+}
+
+/** A gate's verdict as the API shows it: its type, status and reason, then its type's fields. */
+export function toGateVerdictResponse(v: GateVerdict): GateVerdictDto {
+  return { type: v.type, status: v.status, reason: v.reason, ...v.details };
+}
+
+/** `POST /deployments/preflight`: every verdict, and whether the rollout would pass them. */
+export function toPreflightResponse(
+  verdicts: GateVerdict[],
+  overridden: boolean,
+): PreflightResponseDto {
+  return {
+    allowed: blockingVerdicts(verdicts, overridden).length === 0,
+    needs_approval: verdicts.some((v) => v.status === 'pending'),
+    gates: verdicts.map(toGateVerdictResponse),
   };
 }

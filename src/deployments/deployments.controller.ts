@@ -31,6 +31,7 @@ import {
   RollbackResponseDto,
 } from './dto/deployment-response.dto';
 import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+import { PreflightDto, PreflightResponseDto } from './dto/preflight.dto';
 import { RollbackDeploymentDto } from './dto/rollback-deployment.dto';
 import { ResourceIdPipe } from '../common/resource-id.pipe';
 
@@ -73,10 +74,17 @@ export class DeploymentsController {
     operationId: 'createDeployment',
     summary: 'Deploy a version of a service to an environment',
     description:
-      'Answers at once with the pending deployment; its rollout runs as the operation `operation_id`.',
+      'Answers at once with the pending deployment; its rollout runs as the operation `operation_id`. ' +
+      'The request first passes the gates (lock, freeze, …): one that blocks answers `409 deployment_blocked` ' +
+      'listing every blocking gate in `details.gates`, and nothing is created. `override` passes them.',
   })
   @ApiCreatedResponse({ type: DeploymentResponseDto })
-  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.Conflict, ErrorCode.PayloadTooLarge)
+  @ApiErrorResponses(
+    ErrorCode.ValidationError,
+    ErrorCode.Conflict,
+    ErrorCode.DeploymentBlocked,
+    ErrorCode.PayloadTooLarge,
+  )
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
@@ -85,7 +93,7 @@ export class DeploymentsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<DeploymentResponseDto> {
     audit.environment = dto.environment;
-    const { deployment } = await this.deployments.create(principal, dto);
+    const { deployment } = await this.deployments.create(principal, dto, audit);
     res.location(publicUrl(this.config, req, `/api/v1/deployments/${deployment.id}`));
     return toDeploymentResponse(deployment);
   }
@@ -100,7 +108,12 @@ export class DeploymentsController {
       'Like `createDeployment`, but the body is the rollout operation and `Location` is its `status_url`.',
   })
   @ApiAcceptedResponse({ type: AcceptedDeploymentResponseDto })
-  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.Conflict, ErrorCode.PayloadTooLarge)
+  @ApiErrorResponses(
+    ErrorCode.ValidationError,
+    ErrorCode.Conflict,
+    ErrorCode.DeploymentBlocked,
+    ErrorCode.PayloadTooLarge,
+  )
   async createAsync(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateDeploymentDto,
@@ -109,9 +122,31 @@ export class DeploymentsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedDeploymentResponseDto> {
     audit.environment = dto.environment;
-    const { deployment, operation } = await this.deployments.create(principal, dto);
+    const { deployment, operation } = await this.deployments.create(principal, dto, audit);
     const statusUrl = this.pointAtOperation(req, res, operation.id);
     return toAcceptedDeploymentResponse(deployment, operation, statusUrl);
+  }
+
+  @Post('preflight')
+  @HttpCode(200)
+  @RequirePermissions(Permission.DeploymentsCreate)
+  @ApiOperation({
+    operationId: 'preflightDeployment',
+    summary: 'Ask whether a rollout would pass the gates now, without starting it',
+    description:
+      'Every gate checked, in order (lock, freeze, …), each with its verdict and reason; `allowed` says whether ' +
+      'the rollout would pass them now (with `override`, whether it would pass them overridden). Writes nothing. ' +
+      'It answers for the gates only, not for a rollout of the same service already running.',
+  })
+  @ApiOkResponse({ type: PreflightResponseDto })
+  @ApiErrorResponses(ErrorCode.ValidationError, ErrorCode.PayloadTooLarge)
+  preflight(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: PreflightDto,
+    @ForAudit() audit: AuditNote,
+  ): Promise<PreflightResponseDto> {
+    audit.environment = dto.environment;
+    return this.deployments.preflight(principal, dto, audit);
   }
 
   @Get(':id')
@@ -156,7 +191,8 @@ export class DeploymentsController {
     description:
       'Starts a new deployment of that earlier version (`rollback_id`); when it succeeds this one ends `rolled_back`. ' +
       'Only the current deployment (the newest `successful` one of its service and environment) can be rolled back; ' +
-      'another answers 409 `conflict` naming the current one in `details`.',
+      'another answers 409 `conflict` naming the current one in `details`. A rollback passes the lock gate only ' +
+      '(`409 deployment_blocked`; `override` passes it).',
   })
   @ApiAcceptedResponse({ type: RollbackResponseDto })
   @ApiErrorResponses(
@@ -164,6 +200,7 @@ export class DeploymentsController {
     ErrorCode.ResourceNotFound,
     ErrorCode.Conflict,
     ErrorCode.DeploymentFailed,
+    ErrorCode.DeploymentBlocked,
   )
   async rollback(
     @CurrentPrincipal() principal: Principal,
@@ -177,6 +214,7 @@ export class DeploymentsController {
       principal,
       id,
       dto.reason ?? null,
+      dto.override,
       audit,
     );
     const statusUrl = this.pointAtOperation(req, res, operation.id);

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
 import { DriversModule } from '../drivers/drivers.module';
+import { GatesModule } from '../gates/gates.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { OperationsModule } from '../operations/operations.module';
 import { DeploymentCount } from './deployment-count.entity';
@@ -13,6 +14,7 @@ import { Deployment } from './deployment.entity';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
+import { PromotionGate } from './promotion.gate';
 
 @Module({})
 export class DeploymentsModule {
@@ -24,6 +26,7 @@ export class DeploymentsModule {
         DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
         ObservabilityModule,
         DriversModule,
+        GatesModule,
         OperationsModule.forRoot(config),
       ],
       controllers: [DeploymentsController],
@@ -33,6 +36,7 @@ export class DeploymentsModule {
         DeploymentsService,
         DeploymentRollbackService,
         DeploymentOperationsHandler,
+        PromotionGate,
       ],
     };
   }

@@ -47,6 +47,7 @@ export class DeploymentsRepository {
         finishedAt: null,
         operationId: Example.otherId,
         rollbackOf: null,
+        overrideReason: null,
       },
     ],
   })
@@ -139,6 +140,21 @@ export class DeploymentsRepository {
       limit: 1,
     });
     return newest ?? null;
+  }
+
+  /** The successful deployment of a version of a service in an environment that finished first. */
+  @GenerateSql({ params: ['payments', 'staging', '1.4.2'] })
+  async findFirstSuccessOf(
+    service: string,
+    environment: string,
+    version: string,
+  ): Promise<Deployment | null> {
+    const [first] = await this.table.find({
+      where: { service, environment, version, status: DeploymentStatus.Successful },
+      order: [['finishedAt', 'ASC']],
+      limit: 1,
+    });
+    return first ?? null;
   }
 
   /** The rollout of a service to an environment that is pending or in progress, if any. */

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import type { AuditNote } from '../audit/audit-note';
+import { Permission } from '../auth/permission.enum';
 import {
   assertEnvironmentAllowed,
   canAccessEnvironment,
@@ -9,6 +11,8 @@ import { ApiError } from '../common/errors/api-error';
 import { byCreation, ListPaging } from '../common/pagination';
 import { nowIso } from '../database/columns';
 import { Database, isUniqueViolation } from '../database/database';
+import type { GateVerdict } from '../gates/gate';
+import { GatesService } from '../gates/gates.service';
 import { Operation } from '../operations/operation.entity';
 import { OperationsService } from '../operations/operations.service';
 import { DeploymentEventsRepository } from './deployment-events.repository';
@@ -16,7 +20,9 @@ import { Deployment, DeploymentStatus } from './deployment.entity';
 import {
   toDeploymentEventResponse,
   toDeploymentResponse,
+  toGateVerdictResponse,
   toNewDeployment,
+  toPreflightResponse,
 } from './deployment.mapper';
 import { DeploymentsRepository } from './deployments.repository';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
@@ -25,6 +31,8 @@ import {
   DeploymentListResponseDto,
 } from './dto/deployment-response.dto';
 import { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+import type { OverrideDto } from './dto/override.dto';
+import { PreflightDto, PreflightResponseDto } from './dto/preflight.dto';
 
 const PAGES = new ListPaging<Deployment>('deployments', byCreation);
 
@@ -40,11 +48,32 @@ export interface DeploymentPlan {
   rollbackOf: string | null;
   operationType: typeof ROLLOUT_OPERATION | typeof ROLLBACK_OPERATION;
   message: string;
+  /** The override's reason: the lock, freeze and promotion gates do not block. */
+  overrideReason: string | null;
 }
 
 export interface StartedDeployment {
   deployment: Deployment;
   operation: Operation;
+}
+
+/**
+ * An override's reason, once the key may override (`deployments:override`, else 403, even when
+ * no gate blocks); noted for the audit log first, so a refused override is on record too.
+ */
+export function overrideReasonOf(
+  principal: Principal,
+  override: OverrideDto | undefined,
+  audit: AuditNote,
+): string | null {
+  if (!override) return null;
+  audit.details = { ...audit.details, override_reason: override.reason };
+  if (!principal.permissions.includes(Permission.DeploymentsOverride)) {
+    throw ApiError.forbidden(
+      `This API key may not override gates: that needs the ${Permission.DeploymentsOverride} permission`,
+    );
+  }
+  return override.reason;
 }
 
 @Injectable()
@@ -54,36 +83,87 @@ export class DeploymentsService {
     private readonly events: DeploymentEventsRepository,
     private readonly db: Database,
     private readonly operations: OperationsService,
+    private readonly gates: GatesService,
   ) {}
 
-  create(principal: Principal, dto: CreateDeploymentDto): Promise<StartedDeployment> {
+  create(
+    principal: Principal,
+    dto: CreateDeploymentDto,
+    audit: AuditNote,
+  ): Promise<StartedDeployment> {
     assertEnvironmentAllowed(principal, dto.environment);
-    return this.start(principal, () =>
-      Promise.resolve({
-        service: dto.service,
-        version: dto.version,
-        environment: dto.environment,
-        description: dto.description ?? null,
-        rollbackOf: null,
-        operationType: ROLLOUT_OPERATION,
-        message: `Requested by ${principal.name}`,
-      }),
+    const overrideReason = overrideReasonOf(principal, dto.override, audit);
+    return this.start(
+      principal,
+      () =>
+        Promise.resolve({
+          service: dto.service,
+          version: dto.version,
+          environment: dto.environment,
+          description: dto.description ?? null,
+          rollbackOf: null,
+          operationType: ROLLOUT_OPERATION,
+          message: `Requested by ${principal.name}`,
+          overrideReason,
+        }),
+      audit,
     );
   }
 
   /**
+   * Whether a rollout would pass the gates now, and every gate's verdict; writes nothing (outside
+   * a transaction, a gate only reads).
+   */
+  async preflight(
+    principal: Principal,
+    dto: PreflightDto,
+    audit: AuditNote,
+  ): Promise<PreflightResponseDto> {
+    assertEnvironmentAllowed(principal, dto.environment);
+    const overridden = overrideReasonOf(principal, dto.override, audit) !== null;
+    const verdicts = await this.gates.evaluate({
+      principal,
+      service: dto.service,
+      version: dto.version,
+      environment: dto.environment,
+      kind: 'rollout',
+      at: nowIso(),
+      requestId: audit.requestId,
+    });
+    return toPreflightResponse(verdicts, overridden);
+  }
+
+  /**
    * Writes a pending deployment, its first event and its operation in one transaction (`plan`
-   * runs in it too), then dispatches the operation. The database's unique index on running
-   * rollouts answers a second rollout of the same service and environment with 409.
+   * runs in it too, then the gates: a lock taken meanwhile either blocks this request or comes
+   * after it), then dispatches the operation. The database's unique index on running rollouts
+   * answers a second rollout of the same service and environment with 409. With an override, the
+   * gates it passed go in the audit log with its reason.
    */
   async start(
     principal: Principal,
     plan: () => Promise<DeploymentPlan>,
+    audit: AuditNote,
   ): Promise<StartedDeployment> {
     let planned: DeploymentPlan | undefined;
+    let overridden: GateVerdict[] = [];
     try {
       const started = await this.db.transaction(async () => {
         planned = await plan();
+        const verdicts = await this.gates.assertOpen(
+          {
+            principal,
+            service: planned.service,
+            version: planned.version,
+            environment: planned.environment,
+            kind: planned.operationType === ROLLBACK_OPERATION ? 'rollback' : 'rollout',
+            at: nowIso(),
+            requestId: audit.requestId,
+          },
+          planned.overrideReason !== null,
+        );
+        overridden = verdicts.filter((v) => v.status === 'blocked');
+        // Once decided: a lock this decision did not see is younger than the deployment.
         const now = nowIso();
         const deployment = toNewDeployment(planned, principal, now);
         await this.deployments.insert(deployment);
@@ -104,6 +184,11 @@ export class DeploymentsService {
         );
         return { deployment, operation };
       });
+      if (overridden.length > 0)
+        audit.details = {
+          ...audit.details,
+          overridden_gates: overridden.map(toGateVerdictResponse),
+        };
       await this.operations.dispatch(started.operation.id);
       return started;
     } catch (error) {

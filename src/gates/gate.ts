@@ -13,6 +13,8 @@ export interface GateRequest {
   kind: 'rollout' | 'rollback';
   /** Now, as an RFC 3339 UTC string: one instant for every gate of a request. */
   at: string;
+  /** The request being decided, to name in audit events a gate records (a lock found expired). */
+  requestId?: string;
 }
 
 /**

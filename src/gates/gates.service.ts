@@ -43,12 +43,15 @@ export class GatesService {
    */
   async assertOpen(request: GateRequest, overridden = false): Promise<GateVerdict[]> {
     const verdicts = await this.evaluate(request);
-    const blocking = verdicts.filter(
-      (v) => v.status === 'blocked' && !(overridden && OVERRIDABLE.has(v.type)),
-    );
+    const blocking = blockingVerdicts(verdicts, overridden);
     if (blocking.length > 0) throw blockedError(request, blocking);
     return verdicts;
   }
+}
+
+/** The verdicts that stop a request: blocked ones, but for those an override passes. */
+export function blockingVerdicts(verdicts: GateVerdict[], overridden: boolean): GateVerdict[] {
+  return verdicts.filter((v) => v.status === 'blocked' && !(overridden && OVERRIDABLE.has(v.type)));
 }
 
 function blockedError(request: GateRequest, blocking: GateVerdict[]): ApiError {

@@ -5,7 +5,8 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import type { Principal } from '../auth/principal';
 import { RateLimiter } from '../auth/rate-limit.guard';
 import { ApiError } from '../common/errors/api-error';
-import { noteErrorCode, sendError } from '../common/errors/all-exceptions.filter';
+import { errorCodeOf, noteErrorCode, sendError } from '../common/errors/all-exceptions.filter';
+import { ErrorCode } from '../common/errors/error-code.enum';
 import { Answer, onAnswer } from '../common/answer';
 import { requestIdOf } from '../common/request-context';
 import type { IdempotencyRecord } from './idempotency-record.entity';
@@ -65,7 +66,8 @@ export class IdempotencyMiddleware implements NestMiddleware {
 
   /** Keeps what the answer says was done; lets a retry run again what was refused (or failed). */
   private async keep(apiKeyId: string, key: string, res: Response, answer: Answer): Promise<void> {
-    if (!worthKeeping(answer.status)) return this.idempotency.forget(apiKeyId, key);
+    if (!worthKeeping(answer.status, errorCodeOf(res)))
+      return this.idempotency.forget(apiKeyId, key);
     await this.idempotency.complete(apiKeyId, key, storable(res, answer));
   }
 }
@@ -93,8 +95,12 @@ function replay(req: Request, res: Response, stored: IdempotencyRecord, principa
 const JSON_TYPE = 'application/json; charset=utf-8';
 const isJson = (type: string | undefined) => /^application\/(.+\+)?json\b/i.test(type ?? '');
 
-/** The request did something (or was refused for what it asked, not how): replay it. */
-function worthKeeping(status: number): boolean {
+/**
+ * The request did something (or was refused for what it asked, not how): replay it. A request a
+ * gate blocked is not kept: the same request is meant to go through once the lock or freeze ends.
+ */
+function worthKeeping(status: number, error: string | undefined): boolean {
+  if (error === ErrorCode.DeploymentBlocked) return false;
   return status < 400 || status === 404 || status === 409;
 }
 

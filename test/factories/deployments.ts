@@ -21,6 +21,7 @@ export function deploymentRow(overrides: Partial<Deployment> = {}): Deployment {
     finishedAt: null,
     operationId: randomUUID(),
     rollbackOf: null,
+    overrideReason: null,
     ...overrides,
   });
 }

@@ -80,7 +80,12 @@ export class AuditEventDto {
   })
   actor: AuditActorDto | null;
 
-  @ApiProperty({ example: 'POST /api/v1/deployments' })
+  @ApiProperty({
+    example: 'POST /api/v1/deployments',
+    description:
+      'The method and route pattern of the request; `lock.expired` for a lock found past its `expires_at` ' +
+      '(recorded by the request that met it, named by `request_id`, with no actor).',
+  })
   action: string;
 
   @ApiProperty({ type: AuditTargetDto, nullable: true })
@@ -89,7 +94,11 @@ export class AuditEventDto {
   @ApiProperty({ enum: ['succeeded', 'denied', 'failed'], example: 'succeeded' })
   outcome: string;
 
-  @ApiProperty({ example: 201 })
+  @ApiProperty({
+    example: 201,
+    description:
+      'The HTTP status of the answer; 0 for an event the service recorded on its own (`lock.expired`).',
+  })
   status: number;
 
   @ApiProperty({ example: null, nullable: true, type: String })
@@ -107,6 +116,17 @@ export class AuditEventDto {
       'and for requests refused before it was known (those only keys with every environment see).',
   })
   environment: string | null;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    example: null,
+    description:
+      'What the event says beyond the columns: `override_reason` and `overridden_gates` for a rollout or rollback ' +
+      'that passed gates with an override; `service`, `reason` and `expired_at` for `lock.expired`. Null otherwise.',
+  })
+  details: Record<string, unknown> | null;
 }
 
 export class AuditEventListResponseDto extends PageDto {

@@ -10,11 +10,9 @@ import {
   Length,
   Matches,
 } from 'class-validator';
-import { SLUG_PATTERN } from '../../common/slug';
+import { ENVIRONMENT_OR_ALL } from '../../common/slug';
 import { IsRfc3339, IsSingleLine, SINGLE_LINE_DOC } from '../../common/validation';
 import { Permission } from '../permission.enum';
-
-const ENVIRONMENT_OR_ALL = new RegExp(`^\\*$|${SLUG_PATTERN.source}`);
 
 export class CreateApiKeyDto {
   @ApiProperty({

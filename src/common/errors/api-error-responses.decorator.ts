@@ -8,6 +8,8 @@ const WHEN: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.AuthenticationError]: 'missing, malformed, unknown, expired or revoked API key',
   [ErrorCode.AuthorizationError]: 'the key lacks the permission or the environment',
   [ErrorCode.ResourceNotFound]: "no such resource (or outside the key's environments)",
+  [ErrorCode.DeploymentBlocked]:
+    'a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate',
   [ErrorCode.PayloadTooLarge]: 'JSON body over 1 MiB',
   [ErrorCode.InternalError]: 'unexpected server error',
 };

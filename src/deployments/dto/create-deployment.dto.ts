@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { SLUG_MESSAGE, SLUG_PATTERN } from '../../common/slug';
 import { IsSingleLine, SINGLE_LINE_DOC } from '../../common/validation';
+import { OverrideDto, OverrideField } from './override.dto';
 
 export class CreateDeploymentDto {
   /** The service to deploy. */
@@ -35,4 +36,7 @@ export class CreateDeploymentDto {
   @IsSingleLine()
   @Length(0, 2000)
   description?: string;
+
+  @OverrideField()
+  override?: OverrideDto;
 }

@@ -66,6 +66,14 @@ export class DeploymentResponseDto {
     description: 'The deployment this one rolls back.',
   })
   rollback_of: string | null;
+
+  @ApiProperty({
+    example: null,
+    nullable: true,
+    type: String,
+    description: 'Why it was asked with `override`, passing the lock, freeze and promotion gates.',
+  })
+  override_reason: string | null;
 }
 
 export class DeploymentListResponseDto extends PageDto {

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
 import { IsSingleLine, SINGLE_LINE_DOC } from '../../common/validation';
+import { OverrideDto, OverrideField } from './override.dto';
 
 export class RollbackDeploymentDto {
   @ApiPropertyOptional({
@@ -13,4 +14,7 @@ export class RollbackDeploymentDto {
   @IsSingleLine()
   @Length(0, 2000)
   reason?: string;
+
+  @OverrideField()
+  override?: OverrideDto;
 }
