@@ -328,6 +328,141 @@ environments:
     });
   });
 
+  describe('guardrails', () => {
+    const deployer = () =>
+      createKey(t, {
+        permissions: ['deployments:read', 'deployments:create', 'operations:read'],
+      });
+
+    it('should lock, show the lock, block another key with exit 7 naming the lock, and unlock', async () => {
+      const service = uniqueService('cli-lock');
+      const locked = await cli(url, [
+        '--json',
+        'lock',
+        '--env',
+        'staging',
+        '--service',
+        service,
+        '--reason',
+        'load test',
+        '--expires',
+        '2h',
+      ]);
+      expect(locked.code).toBe(0);
+      const lock = JSON.parse(locked.stdout) as { id: string; expires_at: string };
+      expect(Date.parse(lock.expires_at) - Date.now()).toBeGreaterThan(3_500_000);
+
+      expect((await cli(url, ['locks', '--env', 'staging'])).stdout).toContain(
+        `${lock.id}  ${service} @ staging`,
+      );
+      const other = await deployer();
+      const args = ['deploy', '--service', service, '--version', '1', '--env', 'staging'];
+      const dry = await cli(url, [...args, '--dry-run'], other.secret);
+      expect(dry.code).toBe(7);
+      expect(dry.stdout).toMatch(/✘ lock: .*load test/);
+      const blocked = await cli(url, args, other.secret);
+      expect(blocked.code).toBe(7);
+      expect(blocked.stderr).toMatch(/deployment_blocked[\s\S]*- lock: .*load test/);
+      expect(await t.dataSource.getRepository(Deployment).countBy({ service })).toBe(0);
+
+      expect((await cli(url, ['unlock', lock.id])).stdout).toContain(`Released lock ${lock.id}`);
+      const afterwards = await cli(url, [...args, '--dry-run'], other.secret);
+      expect(afterwards.code).toBe(0);
+      expect(afterwards.stdout).toMatch(/✔ lock: /);
+    });
+
+    it('should deploy through a lock with --override-reason and keep the reason', async () => {
+      const service = uniqueService('cli-override');
+      const other = await createKey(t, { permissions: ['locks:manage'] });
+      await cli(
+        url,
+        ['lock', '--env', 'staging', '--service', service, '--reason', 'mine'],
+        other.secret,
+      );
+      const run = await cli(url, [
+        '--json',
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1',
+        '--env',
+        'staging',
+        '--override-reason',
+        'hotfix INC-1',
+      ]);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ service, override_reason: 'hotfix INC-1' });
+    });
+
+    it('should create a freeze that blocks rollouts, report it in status, list and delete it', async () => {
+      const service = uniqueService('cli-freeze');
+      const ends = new Date(Date.now() + 3_600_000).toISOString();
+      const created = await cli(url, [
+        '--json',
+        'freeze',
+        'create',
+        '--name',
+        'release night',
+        '--env',
+        'staging',
+        '--service',
+        service,
+        '--ends-at',
+        ends,
+      ]);
+      expect(created.code).toBe(0);
+      const { id } = JSON.parse(created.stdout) as { id: string };
+
+      const status = await cli(url, ['freeze', 'status', '--env', 'staging', '--service', service]);
+      expect(status.stdout).toContain(`Frozen (changes at ${ends})`);
+      expect((await cli(url, ['freeze', 'list'])).stdout).toContain(`${id}  release night`);
+      const dry = await cli(url, [
+        'deploy',
+        '--service',
+        service,
+        '--version',
+        '1',
+        '--env',
+        'staging',
+        '--dry-run',
+      ]);
+      expect(dry.code).toBe(7);
+      expect(dry.stdout).toMatch(/✘ freeze: .*release night/);
+
+      expect((await cli(url, ['freeze', 'delete', id])).code).toBe(0);
+      const thawed = await cli(url, ['freeze', 'status', '--env', 'staging', '--service', service]);
+      expect(thawed.stdout).toContain('Not frozen');
+    });
+
+    it('should refuse a recurring freeze with a bad cron with exit 2 naming the field', async () => {
+      const run = await cli(url, [
+        'freeze',
+        'create',
+        '--name',
+        'bad',
+        '--env',
+        'staging',
+        '--cron',
+        '61 * * * *',
+        '--duration',
+        '1h',
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/validation_error[\s\S]*cron/);
+    });
+
+    it('should show what runs where with state', async () => {
+      const service = uniqueService('cli-state');
+      await deployAndWait(t, { service, version: '1.0.0', environment: 'staging' });
+      await deployAndWait(t, { service, version: '1.1.0', environment: 'staging' });
+      const run = await cli(url, ['state', '--service', service]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`${service} @ staging: 1.1.0 (before: 1.0.0)`);
+      expect(run.stdout).toContain('(1 of 1, page 1)');
+    });
+  });
+
   describe('text from the server', () => {
     // Stored before the server refused such text, or written by a deploy script: ESC starts a
     // terminal command (here: clear the screen), U+202E turns what follows around, U+009B is CSI.

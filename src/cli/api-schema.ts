@@ -947,11 +947,10 @@ export interface components {
              */
             duration_minutes?: number;
             /**
-             * @description Recurring: the IANA time zone the cron is read in.
-             * @default UTC
+             * @description Recurring: the IANA time zone the cron is read in (default `UTC`).
              * @example Europe/Berlin
              */
-            timezone: string;
+            timezone?: string;
         };
         FreezeCreatorDto: {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */

@@ -71,9 +71,16 @@ export function unwrap<T>(answer: ApiAnswer<T>): T {
   const error = visible(answer.error) as {
     error?: string;
     message?: string;
-    details?: { errors?: Array<{ message: string }> };
+    details?: {
+      errors?: Array<{ message: string }>;
+      gates?: Array<{ type: string; reason: string }>;
+    };
   };
-  const details = error?.details?.errors?.map((e) => `\n  - ${e.message}`).join('') ?? '';
+  const lines = [
+    ...(error?.details?.errors ?? []).map((e) => e.message),
+    ...(error?.details?.gates ?? []).map((g) => `${g.type}: ${g.reason}`),
+  ];
+  const details = lines.map((line) => `\n  - ${line}`).join('');
   const message = `${error?.message ?? `HTTP ${answer.response.status}`} (${error?.error ?? answer.response.status})${details}`;
-  throw new CliError(message, exitCodeForStatus(answer.response.status));
+  throw new CliError(message, exitCodeForStatus(answer.response.status, error?.error));
 }

@@ -7,6 +7,8 @@ export enum ExitCode {
   TimedOut = 4,
   Cancelled = 5,
   Unreachable = 6,
+  /** A gate (lock, freeze, promotion) stopped the request, or the deployment was rejected. */
+  Blocked = 7,
 }
 
 /** A failure the CLI reports in one line and exits with. */
@@ -19,8 +21,9 @@ export class CliError extends Error {
   }
 }
 
-/** The exit code for an API error answer. */
-export function exitCodeForStatus(status: number): ExitCode {
+/** The exit code for an API error answer (`error`: its error code). */
+export function exitCodeForStatus(status: number, error?: string): ExitCode {
+  if (error === 'deployment_blocked') return ExitCode.Blocked;
   if (status === 401 || status === 403) return ExitCode.Auth;
   if (status === 400 || status === 404 || status === 413 || status === 422) return ExitCode.Usage;
   return ExitCode.Failed;

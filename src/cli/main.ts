@@ -8,6 +8,8 @@ import { exitCodeFor, followOperation, parseDuration } from './follow';
 
 type Deployment = components['schemas']['DeploymentResponseDto'];
 type Operation = components['schemas']['OperationResponseDto'];
+type Lock = components['schemas']['LockResponseDto'];
+type Freeze = components['schemas']['FreezeResponseDto'];
 
 interface GlobalOptions {
   url: string;
@@ -79,6 +81,14 @@ program
   .requiredOption('--version <version>', 'version to deploy')
   .requiredOption('--env <environment>', 'environment to deploy to')
   .option('--description <text>', 'why, for the record')
+  .option(
+    '--dry-run',
+    'only ask the gates (lock, freeze, …) whether it may deploy now; exit 7 if not',
+  )
+  .option(
+    '--override-reason <text>',
+    'pass the lock, freeze and promotion gates (deployments:override)',
+  )
   .option('--wait', 'follow the rollout until it ends; exit code says how it ended')
   .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)', '10m')
   .action(
@@ -87,18 +97,22 @@ program
       version: string;
       env: string;
       description?: string;
+      dryRun?: boolean;
+      overrideReason?: string;
       wait?: boolean;
       timeout: string;
     }) => {
       const api = client();
+      const request = {
+        service: opts.service,
+        version: opts.version,
+        environment: opts.env,
+        override: overrideOf(opts.overrideReason),
+      };
+      if (opts.dryRun) return preflight(api, request);
       const deployment = unwrap(
         await api.POST('/api/v1/deployments', {
-          body: {
-            service: opts.service,
-            version: opts.version,
-            environment: opts.env,
-            description: opts.description,
-          },
+          body: { ...request, description: opts.description },
         }),
       );
       if (!opts.wait) return output(deployment, () => describeDeployment(deployment));
@@ -120,30 +134,36 @@ program
   .description('Roll a deployment back to the last version that succeeded before it')
   .argument('<deployment-id>')
   .option('--reason <text>', 'why, for the record')
+  .option('--override-reason <text>', 'pass a lock (deployments:override)')
   .option('--wait', 'follow the rollback until it ends')
   .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)', '10m')
-  .action(async (id: string, opts: { reason?: string; wait?: boolean; timeout: string }) => {
-    const api = client();
-    const rollback = unwrap(
-      await api.POST('/api/v1/deployments/{id}/rollback', {
-        params: { path: { id } },
-        body: { reason: opts.reason },
-      }),
-    );
-    if (!opts.wait) {
-      return output(
-        rollback,
-        () =>
-          `Rollback ${rollback.rollback_id} of ${id} initiated (operation ${rollback.operation_id})`,
+  .action(
+    async (
+      id: string,
+      opts: { reason?: string; overrideReason?: string; wait?: boolean; timeout: string },
+    ) => {
+      const api = client();
+      const rollback = unwrap(
+        await api.POST('/api/v1/deployments/{id}/rollback', {
+          params: { path: { id } },
+          body: { reason: opts.reason, override: overrideOf(opts.overrideReason) },
+        }),
       );
-    }
-    note(`Rolling back ${id}: deployment ${rollback.rollback_id}`);
-    const operation = await waitFor(api, rollback.operation_id, {
-      timeout: opts.timeout,
-      logs: true,
-    });
-    output({ rollback, operation }, () => outcomeLine(operation));
-  });
+      if (!opts.wait) {
+        return output(
+          rollback,
+          () =>
+            `Rollback ${rollback.rollback_id} of ${id} initiated (operation ${rollback.operation_id})`,
+        );
+      }
+      note(`Rolling back ${id}: deployment ${rollback.rollback_id}`);
+      const operation = await waitFor(api, rollback.operation_id, {
+        timeout: opts.timeout,
+        logs: true,
+      });
+      output({ rollback, operation }, () => outcomeLine(operation));
+    },
+  );
 
 program
   .command('status')
@@ -315,6 +335,214 @@ program
       me,
       () =>
         `${me.name} (${me.prefix}…): ${me.permissions.join(', ')} on ${me.environments.join(', ')}`,
+    );
+  });
+
+const overrideOf = (reason?: string) => (reason === undefined ? undefined : { reason });
+
+/** `deploy --dry-run`: every gate's answer; exit 7 when one blocks. */
+async function preflight(
+  api: FlightdeckClient,
+  request: {
+    service: string;
+    version: string;
+    environment: string;
+    override?: { reason: string };
+  },
+) {
+  const answer = unwrap(await api.POST('/api/v1/deployments/preflight', { body: request }));
+  const mark = { passed: '✔', blocked: '✘', pending: '…' } as const;
+  output(answer, () =>
+    [
+      ...answer.gates.map((g) => `${mark[g.status]} ${g.type}: ${g.reason}`),
+      answer.allowed
+        ? `May deploy ${request.service} ${request.version} to ${request.environment}${answer.needs_approval ? ', after approval' : ''}`
+        : `Blocked: ${request.service} ${request.version} cannot be deployed to ${request.environment} now`,
+    ].join('\n'),
+  );
+  if (!answer.allowed) process.exitCode = ExitCode.Blocked;
+}
+
+/** A comma-separated flag as a list (`undefined` stays undefined). */
+const listOf = (text?: string) => text?.split(',').map((item) => item.trim());
+
+program
+  .command('state')
+  .description(
+    'What runs where: current, previous and in-flight version per service and environment',
+  )
+  .option('--service <name>')
+  .option('--env <environment>')
+  .option('--page <n>', 'page number (default 1)')
+  .option('--per-page <n>', 'rows per page (1-100)', '50')
+  .action(async (opts: { service?: string; env?: string; page?: string; perPage: string }) => {
+    const answer = unwrap(
+      await client().GET('/api/v1/state', {
+        params: {
+          query: {
+            service: opts.service,
+            environment: opts.env,
+            page: opts.page === undefined ? undefined : Number(opts.page),
+            per_page: Number(opts.perPage),
+          },
+        },
+      }),
+    );
+    output(answer, () =>
+      [
+        ...answer.state.map(
+          (row) =>
+            `${row.service} @ ${row.environment}: ${row.current?.version ?? '—'}` +
+            `${row.previous ? ` (before: ${row.previous.version})` : ''}` +
+            `${row.in_flight ? `  → ${row.in_flight.version} ${row.in_flight.status} ${row.in_flight.progress}%` : ''}` +
+            `${row.lock ? `  locked by ${row.lock.created_by.name}: ${row.lock.reason}` : ''}` +
+            `${row.frozen ? '  frozen' : ''}`,
+        ),
+        `(${answer.state.length} of ${answer.total}, page ${answer.page})`,
+      ].join('\n'),
+    );
+  });
+
+const describeLock = (l: Lock) =>
+  `${l.id}  ${l.service ?? '(every service)'} @ ${l.environment}  by ${l.created_by.name}: ${l.reason}` +
+  `${l.expires_at ? `  until ${l.expires_at}` : ''}`;
+
+program
+  .command('lock')
+  .description(
+    'Lock an environment (or one service in it): only you may deploy there until unlocked',
+  )
+  .requiredOption('--env <environment>')
+  .option('--service <name>', 'lock only this service (default: every service)')
+  .requiredOption('--reason <text>', 'why, shown to whoever is blocked')
+  .option('--expires <duration>', 'release by itself after this long, e.g. 2h')
+  .action(async (opts: { env: string; service?: string; reason: string; expires?: string }) => {
+    const expiresAt = opts.expires
+      ? new Date(Date.now() + parseDuration(opts.expires)).toISOString()
+      : undefined;
+    const lock = unwrap(
+      await client().POST('/api/v1/locks', {
+        body: {
+          environment: opts.env,
+          service: opts.service,
+          reason: opts.reason,
+          expires_at: expiresAt,
+        },
+      }),
+    );
+    output(lock, () => `Locked: ${describeLock(lock)}`);
+  });
+
+program
+  .command('unlock')
+  .description('Release a lock (yours, or any with deployments:override)')
+  .argument('<lock-id>')
+  .action(async (id: string) => {
+    unwrap(await client().DELETE('/api/v1/locks/{id}', { params: { path: { id } } }));
+    output({ id, released: true }, () => `Released lock ${id}`);
+  });
+
+program
+  .command('locks')
+  .description('List the active locks')
+  .option('--env <environment>')
+  .option('--service <name>')
+  .action(async (opts: { env?: string; service?: string }) => {
+    const { locks } = unwrap(
+      await client().GET('/api/v1/locks', {
+        params: { query: { environment: opts.env, service: opts.service } },
+      }),
+    );
+    output(locks, () => (locks.length ? locks.map(describeLock).join('\n') : 'No active locks'));
+  });
+
+const describeFreeze = (f: Freeze) =>
+  `${f.id}  ${f.name}  ${f.environments.join(',')}${f.services ? ` (${f.services.join(',')})` : ''}  ` +
+  (f.cron
+    ? `every "${f.cron}" ${f.timezone} for ${f.duration_minutes} min`
+    : `${f.starts_at} → ${f.ends_at}`);
+
+const freeze = program.command('freeze').description('Freeze windows: no rollouts while one is on');
+freeze
+  .command('create')
+  .description('A one-off window (--starts-at/--ends-at) or a recurring one (--cron/--duration)')
+  .requiredOption('--name <name>')
+  .requiredOption('--env <list>', "comma-separated environments, or '*'")
+  .option('--service <list>', 'comma-separated services (default: every service)')
+  .option('--starts-at <time>', 'one-off: RFC 3339 start (default: now)')
+  .option('--ends-at <time>', 'one-off: RFC 3339 end')
+  .option('--cron <expression>', "recurring: five cron fields, e.g. '0 18 * * 5'")
+  .option('--duration <duration>', 'recurring: how long each window lasts, e.g. 62h')
+  .option('--timezone <iana>', 'recurring: the time zone of the cron, e.g. Europe/Berlin')
+  .action(
+    async (opts: {
+      name: string;
+      env: string;
+      service?: string;
+      startsAt?: string;
+      endsAt?: string;
+      cron?: string;
+      duration?: string;
+      timezone?: string;
+    }) => {
+      const recurring = opts.cron !== undefined;
+      const created = unwrap(
+        await client().POST('/api/v1/freezes', {
+          body: {
+            name: opts.name,
+            environments: listOf(opts.env)!,
+            services: listOf(opts.service),
+            ...(recurring
+              ? {
+                  cron: opts.cron,
+                  duration_minutes: opts.duration
+                    ? Math.round(parseDuration(opts.duration) / 60_000)
+                    : undefined,
+                  timezone: opts.timezone,
+                }
+              : {
+                  starts_at: opts.startsAt ?? new Date().toISOString(),
+                  ends_at: opts.endsAt,
+                }),
+          },
+        }),
+      );
+      output(created, () => `Created freeze ${describeFreeze(created)}`);
+    },
+  );
+freeze
+  .command('list')
+  .description('List the freeze windows')
+  .action(async () => {
+    const { freezes } = unwrap(await client().GET('/api/v1/freezes'));
+    output(freezes, () =>
+      freezes.length ? freezes.map(describeFreeze).join('\n') : 'No freeze windows',
+    );
+  });
+freeze
+  .command('delete')
+  .argument('<freeze-id>')
+  .action(async (id: string) => {
+    unwrap(await client().DELETE('/api/v1/freezes/{id}', { params: { path: { id } } }));
+    output({ id, deleted: true }, () => `Deleted freeze ${id}`);
+  });
+freeze
+  .command('status')
+  .description('Whether an environment (and service) is frozen now, and until when')
+  .requiredOption('--env <environment>')
+  .option('--service <name>')
+  .action(async (opts: { env: string; service?: string }) => {
+    const status = unwrap(
+      await client().GET('/api/v1/freezes/status', {
+        params: { query: { environment: opts.env, service: opts.service } },
+      }),
+    );
+    const change = status.next_change_at ? ` (changes at ${status.next_change_at})` : '';
+    output(status, () =>
+      [
+        `${status.frozen ? 'Frozen' : 'Not frozen'}${change}`,
+        ...status.active.map((f) => `  ${describeFreeze(f)}`),
+      ].join('\n'),
     );
   });
 

@@ -192,8 +192,7 @@ export class CreateFreezeDto {
 
   @ApiPropertyOptional({
     example: 'Europe/Berlin',
-    default: 'UTC',
-    description: 'Recurring: the IANA time zone the cron is read in.',
+    description: 'Recurring: the IANA time zone the cron is read in (default `UTC`).',
   })
   @IsOptional()
   @NotWithOneOff()
