@@ -15,6 +15,7 @@ import { DeploymentCounts1764000000007 } from './migrations/1764000000007-deploy
 import { LocksAndOverrides1764000000008 } from './migrations/1764000000008-locks-and-overrides';
 import { Freezes1764000000009 } from './migrations/1764000000009-freezes';
 import { DeploymentsByVersion1764000000011 } from './migrations/1764000000011-deployments-by-version';
+import { Approvals1764000000012 } from './migrations/1764000000012-approvals';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   LocksAndOverrides1764000000008,
   Freezes1764000000009,
   DeploymentsByVersion1764000000011,
+  Approvals1764000000012,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

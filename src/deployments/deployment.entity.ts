@@ -7,6 +7,10 @@ export enum DeploymentStatus {
   Failed = 'failed',
   Cancelled = 'cancelled',
   RolledBack = 'rolled_back',
+  /** Waiting for reviews before its rollout starts (its operation is held). */
+  AwaitingApproval = 'awaiting_approval',
+  /** A reviewer rejected it, or its wait for approvals timed out. */
+  Rejected = 'rejected',
 }
 
 /** One request to run a version of a service in an environment. */
@@ -24,7 +28,7 @@ export class Deployment {
   @Column({ type: 'varchar', length: 63 })
   environment: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 24 })
   status: DeploymentStatus;
 
   @Column({ type: 'text', nullable: true })
@@ -57,4 +61,15 @@ export class Deployment {
   /** Why it was asked with an override (which passes the lock, freeze and promotion gates). */
   @Column({ name: 'override_reason', type: 'varchar', length: 500, nullable: true })
   overrideReason: string | null;
+
+  /** Approvals its environment's policy asked for when it was created; null: none. */
+  @Column({ name: 'approvals_required', type: 'integer', nullable: true })
+  approvalsRequired: number | null;
+
+  @Column({ name: 'approvals_received', type: 'integer', nullable: true })
+  approvalsReceived: number | null;
+
+  /** When waiting for approvals ends it `rejected`. */
+  @Column({ name: 'approval_expires_at', type: 'varchar', length: 24, nullable: true })
+  approvalExpiresAt: string | null;
 }

@@ -15,6 +15,11 @@ import { DeploymentsController } from './deployments.controller';
 import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 import { PromotionGate } from './promotion.gate';
+import { ApprovalGate } from './approval.gate';
+import { ApprovalsController } from './approvals.controller';
+import { DeploymentApprovalsService } from './deployment-approvals.service';
+import { DeploymentReview } from './deployment-review.entity';
+import { DeploymentReviewsRepository } from './deployment-reviews.repository';
 
 @Module({})
 export class DeploymentsModule {
@@ -23,13 +28,13 @@ export class DeploymentsModule {
       module: DeploymentsModule,
       imports: [
         DatabaseModule,
-        DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent]),
+        DatabaseModule.forFeature([Deployment, DeploymentCount, DeploymentEvent, DeploymentReview]),
         ObservabilityModule,
         DriversModule,
         GatesModule,
         OperationsModule.forRoot(config),
       ],
-      controllers: [DeploymentsController],
+      controllers: [DeploymentsController, ApprovalsController],
       providers: [
         DeploymentsRepository,
         DeploymentEventsRepository,
@@ -37,6 +42,9 @@ export class DeploymentsModule {
         DeploymentRollbackService,
         DeploymentOperationsHandler,
         PromotionGate,
+        ApprovalGate,
+        DeploymentReviewsRepository,
+        DeploymentApprovalsService,
       ],
     };
   }

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { NEWEST_FIRST, PageWindow, Position } from '../common/pagination';
 import { Database } from '../database/database';
-import { EntityTable, SumOf } from '../database/entity-table';
+import { EntityTable, range, SumOf } from '../database/entity-table';
 import { Example, GenerateSql } from '../database/generate-sql';
 import { DeploymentCount } from './deployment-count.entity';
 import { Deployment, DeploymentStatus } from './deployment.entity';
+
+/** What a status change writes: the status, and the time it started or finished. */
+export type StatusChange = Pick<Deployment, 'status'> &
+  Partial<Pick<Deployment, 'startedAt' | 'finishedAt' | 'approvalsReceived'>>;
 
 /** Which deployments a list shows; an environment list means any of them (empty: none). */
 export interface DeploymentFilter {
@@ -13,7 +17,11 @@ export interface DeploymentFilter {
   environment?: string | readonly string[];
 }
 
-const RUNNING = [DeploymentStatus.Pending, DeploymentStatus.InProgress];
+const RUNNING = [
+  DeploymentStatus.Pending,
+  DeploymentStatus.InProgress,
+  DeploymentStatus.AwaitingApproval,
+];
 
 /**
  * The `deployments` table, and beside it `deployment_counts`: how many deployments each service
@@ -48,6 +56,9 @@ export class DeploymentsRepository {
         operationId: Example.otherId,
         rollbackOf: null,
         overrideReason: null,
+        approvalsRequired: null,
+        approvalsReceived: null,
+        approvalExpiresAt: null,
       },
     ],
   })
@@ -62,7 +73,10 @@ export class DeploymentsRepository {
     return this.table.findOne({ id });
   }
 
-  /** Moves a deployment to a status, with the time it started or finished. */
+  /**
+   * Moves a deployment to a status, with the time it started or finished; with `from`, only if
+   * it is in that status still (answers whether it moved).
+   */
   @GenerateSql(
     {
       name: 'started',
@@ -72,12 +86,58 @@ export class DeploymentsRepository {
       name: 'finished',
       params: [Example.id, { status: DeploymentStatus.Successful, finishedAt: Example.time }],
     },
+    {
+      name: 'approved, if still awaiting approval',
+      params: [
+        Example.id,
+        { status: DeploymentStatus.Pending, approvalsReceived: 2 },
+        DeploymentStatus.AwaitingApproval,
+      ],
+    },
   )
-  async setStatus(
-    id: string,
-    change: Pick<Deployment, 'status'> & Partial<Pick<Deployment, 'startedAt' | 'finishedAt'>>,
-  ): Promise<void> {
-    await this.table.update({ id }, change);
+  async setStatus(id: string, change: StatusChange, from?: DeploymentStatus): Promise<boolean> {
+    const moved = await this.table.update(from ? { id, status: from } : { id }, change);
+    return moved.length > 0;
+  }
+
+  /**
+   * Counts one more approval of a deployment awaiting approval, if it has `received` still (else
+   * another review came first: read it again). Answers whether it counted.
+   */
+  @GenerateSql({ params: [Example.id, 1] })
+  async countApproval(id: string, received: number): Promise<boolean> {
+    const counted = await this.table.update(
+      { id, status: DeploymentStatus.AwaitingApproval, approvalsReceived: received },
+      { approvalsReceived: received + 1 },
+    );
+    return counted.length > 0;
+  }
+
+  /** Deployments awaiting approval in `environments` (all when not given), oldest first. */
+  @GenerateSql(
+    { name: 'every environment', params: [undefined] },
+    { name: 'a key limited to two environments', params: [['staging', 'production']] },
+  )
+  findAwaitingApproval(environments?: readonly string[]): Promise<Deployment[]> {
+    return this.table.find({
+      where: { status: DeploymentStatus.AwaitingApproval, environment: environments },
+      order: [
+        ['createdAt', 'ASC'],
+        ['id', 'ASC'],
+      ],
+    });
+  }
+
+  /** Deployments still awaiting approval whose wait ended before `now`. */
+  @GenerateSql({ params: [Example.time, 100] })
+  findApprovalExpired(now: string, limit: number): Promise<Deployment[]> {
+    return this.table.find({
+      where: {
+        status: DeploymentStatus.AwaitingApproval,
+        approvalExpiresAt: range({ below: now }),
+      },
+      limit,
+    });
   }
 
   /** A page of the list, newest first, and (paging by number) how many match in all. */
@@ -157,7 +217,7 @@ export class DeploymentsRepository {
     return first ?? null;
   }
 
-  /** The rollout of a service to an environment that is pending or in progress, if any. */
+  /** The rollout of a service to an environment that is pending, in progress or awaiting approval. */
   @GenerateSql({ params: ['payments', 'production'] })
   findRunning(service: string, environment: string): Promise<Deployment | null> {
     return this.table.findOne({ service, environment, status: RUNNING });
