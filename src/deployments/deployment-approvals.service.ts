@@ -71,6 +71,10 @@ export class DeploymentApprovalsService
     const found = await this.deploymentsService.get(principal, id);
     audit.environment = found.environment;
     audit.details = { ...audit.details, decision: dto.decision };
+    if (dto.decision === ReviewDecision.Reject && dto.comment === undefined)
+      throw ApiError.validation('A rejection needs a comment: say why', [
+        { field: 'comment', message: 'comment is required to reject' },
+      ]);
     if (found.createdByKeyId === principal.keyId)
       throw ApiError.forbidden(
         `This API key requested deployment ${id}; another key must review it`,
