@@ -1,4 +1,4 @@
-// npm run bench (scripts/with-node.sh 24 npm run bench: on Node 24, service and floor) [-- --scenario first-page-scale] [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
+// npm run bench (scripts/with-node.sh 24 npm run bench: on Node 24, service and floor) [-- --scenario first-page-scale|compare] [-- --rows 1000000] [-- --db sqlite|postgres|sqlite,postgres] [-- --duration 5] [-- --rounds 5] [-- --warmup 2] [-- --floor nest|flightdeck]
 // Seeds a database, starts the built service over loopback and loads it with autocannon; in the
 // same run, in turns with it, a bare NestJS app answering the same requests with each scenario's
 // status and body, and prints every figure also as a ratio to that floor. Writes bench/results.json. Not a test: this machine is shared and noisy.
@@ -299,8 +299,9 @@ module.exports = { arg, start, load, freshDatabase, serviceEnv, DATABASES, ADMIN
 
 if (require.main === module) {
   const scenario = arg('scenario', 'all');
-  const run = scenario === 'first-page-scale' ? require('./first-page-scale').main : main;
-  if (!['all', 'first-page-scale'].includes(scenario)) throw new Error(`--scenario takes first-page-scale, not ${scenario}`);
+  const modes = { all: () => main, 'first-page-scale': () => require('./first-page-scale').main, compare: () => require('./compare').main };
+  if (!modes[scenario]) throw new Error(`--scenario takes first-page-scale or compare, not ${scenario}`);
+  const run = modes[scenario]();
   run().catch((error) => {
     console.error(error);
     process.exit(1);

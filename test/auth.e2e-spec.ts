@@ -6,6 +6,7 @@ import { ApiKeyLineage1764000000004 } from '../src/database/migrations/176400000
 import { grantV11Permissions } from '../src/database/migrations/1764000000008-locks-and-overrides';
 import { DeploymentReview } from '../src/deployments/deployment-review.entity';
 import { Deployment } from '../src/deployments/deployment.entity';
+import { Freeze } from '../src/freezes/freeze.entity';
 import { Lock } from '../src/locks/lock.entity';
 import { Operation, OperationStatus } from '../src/operations/operation.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
@@ -883,6 +884,52 @@ environments:
       },
       {
         method: 'get',
+        route: '/api/v1/freezes',
+        permission: 'deployments:read',
+        prepare: () => Promise.resolve({ path: '/api/v1/freezes' }),
+      },
+      {
+        method: 'get',
+        route: '/api/v1/freezes/status',
+        permission: 'deployments:read',
+        prepare: () => Promise.resolve({ path: '/api/v1/freezes/status?environment=staging' }),
+      },
+      {
+        method: 'post',
+        route: '/api/v1/freezes',
+        permission: 'freezes:manage',
+        prepare: () =>
+          Promise.resolve({
+            path: '/api/v1/freezes',
+            body: {
+              name: 'perm',
+              environments: [uniqueService('perm-env')],
+              starts_at: new Date().toISOString(),
+              ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+            },
+          }),
+      },
+      {
+        method: 'delete',
+        route: '/api/v1/freezes/{id}',
+        permission: 'freezes:manage',
+        prepare: async () => {
+          const res = await t
+            .http()
+            .post('/api/v1/freezes')
+            .set(bearer(ADMIN_KEY))
+            .send({
+              name: 'perm',
+              environments: ['staging'],
+              cron: '0 3 1 1 *',
+              duration_minutes: 1,
+            });
+          expect(res.status).toBe(201);
+          return { path: `/api/v1/freezes/${res.body.id}` };
+        },
+      },
+      {
+        method: 'get',
         route: '/api/v1/deployments/{id}',
         permission: 'deployments:read',
         prepare: () => Promise.resolve({ path: `/api/v1/deployments/${deployment.id}` }),
@@ -1025,6 +1072,7 @@ environments:
         locks: await t.dataSource.getRepository(Lock).count(),
         endedLocks: await t.dataSource.getRepository(Lock).countBy({ endedAt: Not(IsNull()) }),
         reviews: await t.dataSource.getRepository(DeploymentReview).count(),
+        freezes: await t.dataSource.getRepository(Freeze).count(),
       };
     }
 

@@ -34,11 +34,6 @@ export class RateLimiter {
     private readonly config: AppConfig,
   ) {}
 
-  /** False with `FLIGHTDECK_RATE_LIMIT_PER_MINUTE=0`: nothing to count or check. */
-  get limiting(): boolean {
-    return this.config.rateLimitPerMinute > 0;
-  }
-
   async count(req: Request, res: Response): Promise<void> {
     const limit = this.config.rateLimitPerMinute;
     if (limit === 0 || this.counted.has(req)) return;
@@ -74,10 +69,7 @@ export class RateLimitGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (
-      !this.limiter.limiting ||
-      routeAccess(this.reflector, context.getHandler(), context.getClass()) === 'public'
-    )
+    if (routeAccess(this.reflector, context.getHandler(), context.getClass()) === 'public')
       return true;
     const http = context.switchToHttp();
     await this.limiter.count(http.getRequest<Request>(), http.getResponse<Response>());
