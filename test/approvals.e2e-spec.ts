@@ -271,6 +271,31 @@ describe('approvals (e2e)', () => {
       expect((await waitForOperation(t, d.operation_id)).status).toBe('succeeded');
     });
 
+    it('should refuse the last approval during a freeze of the environment, recording nothing', async () => {
+      const d = await awaiting(t, keys, 'canary');
+      const freeze = await t
+        .http()
+        .post('/api/v1/freezes')
+        .set(bearer(ADMIN_KEY))
+        .send({
+          name: 'Sale',
+          environments: ['canary'],
+          services: [d.service],
+          starts_at: new Date(Date.now() - 60_000).toISOString(),
+          ends_at: new Date(Date.now() + 3600_000).toISOString(),
+        });
+      expect(freeze.status).toBe(201);
+      const blocked = await review(t, d.id, keys.alice, { decision: 'approve' });
+      expect(blocked.status).toBe(409);
+      expect(blocked.body.error).toBe('deployment_blocked');
+      expect(blocked.body.details.gates).toEqual([
+        expect.objectContaining({ type: 'freeze', freeze_id: freeze.body.id }),
+      ]);
+      expect(await reviewsOf(t, d.id)).toEqual([]);
+      expect((await getDeployment(t, d.id)).status).toBe('awaiting_approval');
+      expect((await getOperation(t, d.operation_id)).status).toBe('pending');
+    });
+
     it('should refuse a review by the key that requested the deployment with 403', async () => {
       const d = await awaiting(t, keys);
       const res = await review(t, d.id, keys.requester, { decision: 'approve' });
@@ -416,8 +441,10 @@ describe('approvals (e2e)', () => {
 
   describe('GET /metrics', () => {
     it('should count reviews by decision and how long deployments waited', async () => {
-      const d = await awaiting(t, keys, 'canary');
-      await review(t, d.id, keys.alice, { decision: 'approve' }).expect(201);
+      const approved = await awaiting(t, keys, 'canary');
+      await review(t, approved.id, keys.alice, { decision: 'approve' }).expect(201);
+      const rejected = await awaiting(t, keys, 'canary');
+      await review(t, rejected.id, keys.bob, { decision: 'reject', comment: 'No' }).expect(201);
       const res = await t.http().get('/metrics');
       expect(res.status).toBe(200);
       expect(res.text).toMatch(/^flightdeck_deployment_reviews_total\{decision="approve"\} [1-9]/m);
