@@ -76,6 +76,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
       .addTag('auth', 'API keys and the caller')
       .addTag('audit', 'Who did what')
       .addTag('freezes', 'Freeze windows: periods in which rollouts are blocked')
+      .addTag('approvals', 'Reviews of rollouts that wait for approval')
       .addTag('health', 'Liveness and readiness probes')
       .addBearerAuth({
         type: 'http',

@@ -4,6 +4,7 @@ import { In, IsNull, Not } from 'typeorm';
 import { ApiKey } from '../src/auth/api-key.entity';
 import { ApiKeyLineage1764000000004 } from '../src/database/migrations/1764000000004-api-key-lineage';
 import { grantV11Permissions } from '../src/database/migrations/1764000000008-locks-and-overrides';
+import { DeploymentReview } from '../src/deployments/deployment-review.entity';
 import { Deployment } from '../src/deployments/deployment.entity';
 import { Freeze } from '../src/freezes/freeze.entity';
 import { Lock } from '../src/locks/lock.entity';
@@ -11,6 +12,7 @@ import { Operation, OperationStatus } from '../src/operations/operation.entity';
 import { deployAndWait, requestDeployment, uniqueService } from './factories/deployments';
 import { createKey } from './factories/keys';
 import { takeLock } from './factories/locks';
+import { writeDriversConfig } from './helpers/drivers-config';
 import {
   ADMIN_KEY,
   bearer,
@@ -84,7 +86,15 @@ describe('Auth (e2e)', () => {
 
   beforeAll(async () => {
     // Rollouts last long enough that a request made right after one starts finds it running.
-    t = await startTestApp({ FLIGHTDECK_SIMULATED_DURATION_MS: '600' });
+    t = await startTestApp({
+      FLIGHTDECK_SIMULATED_DURATION_MS: '600',
+      // Rollouts to review-env wait for an approval (the review routes need one to act on).
+      FLIGHTDECK_CONFIG: writeDriversConfig(`
+default: { driver: simulated, duration_ms: 600 }
+environments:
+  review-env: { approvals: { required: 1 } }
+`),
+    });
   });
 
   afterAll(async () => {
@@ -949,6 +959,35 @@ describe('Auth (e2e)', () => {
       },
       {
         method: 'get',
+        route: '/api/v1/deployments/{id}/reviews',
+        permission: 'deployments:read',
+        prepare: () => Promise.resolve({ path: `/api/v1/deployments/${deployment.id}/reviews` }),
+      },
+      {
+        method: 'post',
+        route: '/api/v1/deployments/{id}/reviews',
+        permission: 'deployments:approve',
+        prepare: async () => {
+          const awaiting = await requestDeployment(t, {
+            service: uniqueService('perm-review'),
+            version: '1',
+            environment: 'review-env',
+          });
+          expect(awaiting.body.status).toBe('awaiting_approval');
+          return {
+            path: `/api/v1/deployments/${awaiting.body.id}/reviews`,
+            body: { decision: 'approve' },
+          };
+        },
+      },
+      {
+        method: 'get',
+        route: '/api/v1/approvals',
+        permission: 'deployments:approve',
+        prepare: () => Promise.resolve({ path: '/api/v1/approvals' }),
+      },
+      {
+        method: 'get',
         route: '/api/v1/operations',
         permission: 'operations:read',
         prepare: () => Promise.resolve({ path: '/api/v1/operations' }),
@@ -1038,6 +1077,7 @@ describe('Auth (e2e)', () => {
         revokedKeys: await keyRows().count({ where: { revokedAt: Not(IsNull()) } }),
         locks: await t.dataSource.getRepository(Lock).count(),
         endedLocks: await t.dataSource.getRepository(Lock).countBy({ endedAt: Not(IsNull()) }),
+        reviews: await t.dataSource.getRepository(DeploymentReview).count(),
         freezes: await t.dataSource.getRepository(Freeze).count(),
       };
     }

@@ -49,6 +49,7 @@ function operation(overrides: Partial<Operation> = {}): Operation {
     errorMessage: null,
     result: null,
     cancelRequested: false,
+    held: false,
     runnerId: null,
     heartbeatAt: null,
     createdAt: at(0),

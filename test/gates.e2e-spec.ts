@@ -329,7 +329,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
   });
 
   describe('POST /api/v1/deployments/preflight', () => {
-    /** The freeze and promotion gates' verdicts where neither has anything to say. */
+    /** The freeze, promotion and approval gates' verdicts where none has anything to say. */
     const laterGatesPass = (environment: string) => [
       { type: 'freeze', status: 'passed', reason: 'No freeze window applies' },
       {
@@ -337,6 +337,7 @@ describe('Gates on rollouts and rollbacks (e2e)', () => {
         status: 'passed',
         reason: `${environment} requires no earlier environment`,
       },
+      { type: 'approval', status: 'passed', reason: `${environment} needs no approvals` },
     ];
 
     it('should answer every gate checked and allowed, when nothing blocks', async () => {

@@ -1338,17 +1338,31 @@ describe('Hostile input (e2e, property-based)', () => {
       badlyEncodedId.map((text) => ({ kind: 'raw' as const, text })),
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...withIds), junk, fc.nat(), async (route, id, which) => {
-        const ids: IdSpec[] = route.pathParams.map((_, i) =>
-          i === which % route.pathParams.length ? id : { kind: 'real', index: 0 },
-        );
-        const res = await exchange(clean(route, { ids }));
-        // A badly percent-encoded path is not an id at all: a 400 says so just as well.
-        const statuses = id.kind === 'raw' ? [400, 404] : [404];
-        const codes =
-          id.kind === 'raw' ? ['validation_error', 'resource_not_found'] : ['resource_not_found'];
-        expectError(res, statuses, codes, `${route.label} with id ${JSON.stringify(id.text)}`);
-      }),
+      fc.asyncProperty(
+        // A route whose body has required fields gets a valid one: the id alone is wrong.
+        fc
+          .constantFrom(...withIds)
+          .chain((route) =>
+            fc.tuple(
+              fc.constant(route),
+              route.body?.required?.length ? validBody(route) : fc.constant(undefined),
+            ),
+          ),
+        junk,
+        fc.nat(),
+        async ([route, value], id, which) => {
+          const ids: IdSpec[] = route.pathParams.map((_, i) =>
+            i === which % route.pathParams.length ? id : { kind: 'real', index: 0 },
+          );
+          const body: BodySpec = value ? { kind: 'json', value } : { kind: 'none' };
+          const res = await exchange(clean(route, { ids, body }));
+          // A badly percent-encoded path is not an id at all: a 400 says so just as well.
+          const statuses = id.kind === 'raw' ? [400, 404] : [404];
+          const codes =
+            id.kind === 'raw' ? ['validation_error', 'resource_not_found'] : ['resource_not_found'];
+          expectError(res, statuses, codes, `${route.label} with id ${JSON.stringify(id.text)}`);
+        },
+      ),
       runs(80),
     );
   }, 120_000);

@@ -2,9 +2,9 @@
 -- PostgreSQL, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- DeploymentsRepository.insert
--- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null,"overrideReason":null}]
-INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason")
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14);
+-- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null,"overrideReason":null,"approvalsRequired":null,"approvalsReceived":null,"approvalExpiresAt":null}]
+INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at")
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17);
 INSERT INTO "service_environments" ("service", "environment", "count")
 VALUES ($1, $2, 1) ON CONFLICT ("service", "environment") DO UPDATE
 SET "count" = "service_environments"."count" + 1;
@@ -16,17 +16,17 @@ UPDATE "service_environments" AS se SET
   AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
-  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress', 'awaiting_approval')
   ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
 WHERE se."service" = $1 AND se."environment" = $2;
 
 -- DeploymentsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "id" = ANY($1);
 -- in a transaction:
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "id" = $1
 LIMIT $2;
@@ -36,14 +36,49 @@ LIMIT $2;
 UPDATE "deployments"
 SET "status" = $1, "started_at" = $2
 WHERE "id" = $3
-RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason";
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
 
 -- DeploymentsRepository.setStatus (finished)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"status":"successful","finishedAt":"2026-11-25T10:30:00.000Z"}]
 UPDATE "deployments"
 SET "status" = $1, "finished_at" = $2
 WHERE "id" = $3
-RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason";
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.setStatus (approved, if still awaiting approval)
+-- params: ["01936f3e-2c4a-7000-8000-000000000001",{"status":"pending","approvalsReceived":2},"awaiting_approval"]
+UPDATE "deployments"
+SET "status" = $1, "approvals_received" = $2
+WHERE "id" = $3 AND "status" = $4
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.countApproval
+-- params: ["01936f3e-2c4a-7000-8000-000000000001",1]
+UPDATE "deployments"
+SET "approvals_received" = $1
+WHERE "id" = $2 AND "status" = $3 AND "approvals_received" = $4
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.findAwaitingApproval (every environment)
+-- params: [null]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = $1
+ORDER BY "created_at" ASC, "id" ASC;
+
+-- DeploymentsRepository.findAwaitingApproval (a key limited to two environments)
+-- params: [["staging","production"]]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = $1 AND "environment" IN ($2, $3)
+ORDER BY "created_at" ASC, "id" ASC;
+
+-- DeploymentsRepository.findApprovalExpired
+-- params: ["2026-11-25T10:30:00.000Z",100]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = $1 AND "approval_expires_at" < $2
+LIMIT $3;
 
 -- DeploymentsRepository.keepState
 -- params: ["payments","production"]
@@ -55,20 +90,20 @@ UPDATE "service_environments" AS se SET
   AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
-  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress', 'awaiting_approval')
   ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
 WHERE se."service" = $1 AND se."environment" = $2;
 
 -- DeploymentsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT $1;
 
 -- DeploymentsRepository.pageNewestFirst (filtered by service and environment)
 -- params: [{"service":"payments","environment":"production"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments" WHERE "service" = $1 AND "environment" = $2)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments" WHERE "service" = $1 AND "environment" = $2)
 FROM "deployments"
 WHERE "service" = $3 AND "environment" = $4
 ORDER BY "created_at" DESC, "id" DESC
@@ -76,7 +111,7 @@ LIMIT $5;
 
 -- DeploymentsRepository.pageNewestFirst (a key limited to two environments, by status)
 -- params: [{"status":"failed","environment":["staging","production"]},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COUNT(*) FROM "deployments" WHERE "status" = $1 AND "environment" IN ($2, $3))
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COUNT(*) FROM "deployments" WHERE "status" = $1 AND "environment" IN ($2, $3))
 FROM "deployments"
 WHERE "status" = $4 AND "environment" IN ($5, $6)
 ORDER BY "created_at" DESC, "id" DESC
@@ -84,7 +119,7 @@ LIMIT $7;
 
 -- DeploymentsRepository.pageNewestFirst (page 3; past the last page, as here, its total is counted apart)
 -- params: [{},{"limit":51,"offset":100}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 WHERE "id" IN (SELECT "id" FROM "deployments" ORDER BY "created_at" DESC, "id" DESC LIMIT $1 OFFSET $2)
 ORDER BY "created_at" DESC, "id" DESC;
@@ -93,7 +128,7 @@ FROM "service_environments";
 
 -- DeploymentsRepository.pageNewestFirst (filtered by status: counted)
 -- params: [{"status":"failed"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COUNT(*) FROM "deployments" WHERE "status" = $1)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COUNT(*) FROM "deployments" WHERE "status" = $1)
 FROM "deployments"
 WHERE "status" = $2
 ORDER BY "created_at" DESC, "id" DESC
@@ -101,7 +136,7 @@ LIMIT $3;
 
 -- DeploymentsRepository.pageNewestFirst (after a cursor)
 -- params: [{},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE ("created_at", "id") < ($1, $2)
 ORDER BY "created_at" DESC, "id" DESC
@@ -109,7 +144,7 @@ LIMIT $3;
 
 -- DeploymentsRepository.findNewestSuccessful (the current one)
 -- params: ["payments","production"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = $1 AND "environment" = $2 AND "status" = $3
 ORDER BY "created_at" DESC, "id" DESC
@@ -117,7 +152,7 @@ LIMIT $4;
 
 -- DeploymentsRepository.findNewestSuccessful (the one before a deployment)
 -- params: ["payments","production",["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = $1 AND "environment" = $2 AND "status" = $3 AND ("created_at", "id") < ($4, $5)
 ORDER BY "created_at" DESC, "id" DESC
@@ -125,7 +160,7 @@ LIMIT $6;
 
 -- DeploymentsRepository.findFirstSuccessOf
 -- params: ["payments","staging","1.4.2"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = $1 AND "environment" = $2 AND "version" = $3 AND "status" = $4
 ORDER BY "finished_at" ASC
@@ -133,10 +168,10 @@ LIMIT $5;
 
 -- DeploymentsRepository.findRunning
 -- params: ["payments","production"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
-WHERE "service" = $1 AND "environment" = $2 AND "status" IN ($3, $4)
-LIMIT $5;
+WHERE "service" = $1 AND "environment" = $2 AND "status" IN ($3, $4, $5)
+LIMIT $6;
 
 -- DeploymentsRepository.pageOfState (first page)
 -- params: [{},{"limit":50,"offset":0}]

@@ -2,37 +2,37 @@
 -- PostgreSQL, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- OperationsRepository.insert
--- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","type":"deployment.rollout","status":"pending","progress":0,"targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","scope":"production","message":"Requested by ci","errorCode":null,"errorMessage":null,"result":null,"cancelRequested":false,"runnerId":null,"heartbeatAt":null,"createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"updatedAt":"2026-11-25T10:30:00.000Z","finishedAt":null}]
-INSERT INTO "operations" ("id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at")
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18);
+-- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","type":"deployment.rollout","status":"pending","progress":0,"targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","scope":"production","message":"Requested by ci","errorCode":null,"errorMessage":null,"result":null,"cancelRequested":false,"held":false,"runnerId":null,"heartbeatAt":null,"createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"updatedAt":"2026-11-25T10:30:00.000Z","finishedAt":null}]
+INSERT INTO "operations" ("id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at")
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19);
 
 -- OperationsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" = ANY($1);
 -- in a transaction:
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" = $1
 LIMIT $2;
 
 -- OperationsRepository.findByIds
 -- params: [["01936f3e-2c4a-7000-8000-000000000001","01936f3e-2c4a-7000-8000-000000000002"]]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" IN ($1, $2);
 
 -- OperationsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations")
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations")
 FROM "operations"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT $1;
 
 -- OperationsRepository.pageNewestFirst (a key limited to one environment, by status and type)
 -- params: [{"status":"running","type":"deployment.rollout","scope":["staging"]},{"limit":51,"offset":0}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations" WHERE "status" = $1 AND "type" = $2 AND "scope" IN ($3))
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations" WHERE "status" = $1 AND "type" = $2 AND "scope" IN ($3))
 FROM "operations"
 WHERE "status" = $4 AND "type" = $5 AND "scope" IN ($6)
 ORDER BY "created_at" DESC, "id" DESC
@@ -40,7 +40,7 @@ LIMIT $7;
 
 -- OperationsRepository.pageNewestFirst (after a cursor)
 -- params: [{},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE ("created_at", "id") < ($1, $2)
 ORDER BY "created_at" DESC, "id" DESC
@@ -50,76 +50,83 @@ LIMIT $3;
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = $1, "runner_id" = $2, "started_at" = $3, "heartbeat_at" = $4, "updated_at" = $5
-WHERE "id" = $6 AND "status" = $7
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+WHERE "id" = $6 AND "status" = $7 AND "held" = $8
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.finish
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234",{"status":"succeeded","progress":100,"message":"Succeeded","result":{"version":"1.4.2"}},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = $1, "progress" = $2, "message" = $3, "result" = $4, "finished_at" = $5, "updated_at" = $6
 WHERE "id" = $7 AND "status" = $8 AND "runner_id" = $9
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+
+-- OperationsRepository.release
+-- params: ["01936f3e-2c4a-7000-8000-000000000001","2026-11-25T10:30:00.000Z"]
+UPDATE "operations"
+SET "held" = $1, "updated_at" = $2
+WHERE "id" = $3 AND "status" = $4 AND "held" = $5
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.cancelPending
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","Cancelled by ci","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = $1, "message" = $2, "finished_at" = $3, "updated_at" = $4
 WHERE "id" = $5 AND "status" = $6
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.failLost
 -- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","runnerId":"host:1234:abcd1234","heartbeatAt":"2026-11-25T10:30:00.000Z"},{"code":"runner_lost","message":"The runner stopped"},"2026-11-25T11:30:00.000Z"]
 UPDATE "operations"
 SET "status" = $1, "error_code" = $2, "error_message" = $3, "message" = $4, "finished_at" = $5, "updated_at" = $6
 WHERE "id" = $7 AND "status" = $8 AND "runner_id" = $9 AND "heartbeat_at" = $10
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.raiseProgress (progress and message)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"progress":40,"message":"Halfway"},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "progress" = $1, "message" = $2, "updated_at" = $3
 WHERE "id" = $4 AND "status" = $5 AND "progress" <= $6
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.raiseProgress (message only)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"message":"Waiting for health checks"},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "message" = $1, "updated_at" = $2
 WHERE "id" = $3 AND "status" = $4
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.requestCancel
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "cancel_requested" = $1, "updated_at" = $2
 WHERE "id" = $3 AND "status" = $4
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.heartbeat
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "heartbeat_at" = $1
 WHERE "id" = $2 AND "runner_id" = $3 AND "status" = $4
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.findAbandoned
 -- params: ["2026-11-25T10:30:00.000Z",100]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "status" = $1 AND "heartbeat_at" < $2
 LIMIT $3;
 
 -- OperationsRepository.findWaiting
 -- params: ["2026-11-25T10:30:00.000Z",100]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
-WHERE "status" = $1 AND "created_at" < $2
+WHERE "status" = $1 AND "held" = $2 AND "created_at" < $3
 ORDER BY "created_at" ASC
-LIMIT $3;
+LIMIT $4;
 
 -- OperationsRepository.findFailedWith
 -- params: [["01936f3e-2c4a-7000-8000-000000000001","01936f3e-2c4a-7000-8000-000000000002"],"runner_lost"]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" IN ($1, $2) AND "status" = $3 AND "error_code" = $4;
 

@@ -2,9 +2,9 @@
 -- SQLite, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- DeploymentsRepository.insert
--- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null,"overrideReason":null}]
-INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason")
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","service":"payments","version":"1.4.2","environment":"production","status":"pending","description":null,"createdBy":"ci","createdByKeyId":"01936f3e-2c4a-7000-8000-000000000002","createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"finishedAt":null,"operationId":"01936f3e-2c4a-7000-8000-000000000002","rollbackOf":null,"overrideReason":null,"approvalsRequired":null,"approvalsReceived":null,"approvalExpiresAt":null}]
+INSERT INTO "deployments" ("id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at")
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 INSERT INTO "service_environments" ("service", "environment", "count")
 VALUES (?, ?, 1) ON CONFLICT ("service", "environment") DO UPDATE
 SET "count" = "service_environments"."count" + 1;
@@ -16,13 +16,13 @@ UPDATE "service_environments" AS se SET
   AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
-  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress', 'awaiting_approval')
   ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
 WHERE se."service" = ? AND se."environment" = ?;
 
 -- DeploymentsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "id" = ?
 LIMIT 1;
@@ -32,14 +32,49 @@ LIMIT 1;
 UPDATE "deployments"
 SET "status" = ?, "started_at" = ?
 WHERE "id" = ?
-RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason";
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
 
 -- DeploymentsRepository.setStatus (finished)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"status":"successful","finishedAt":"2026-11-25T10:30:00.000Z"}]
 UPDATE "deployments"
 SET "status" = ?, "finished_at" = ?
 WHERE "id" = ?
-RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason";
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.setStatus (approved, if still awaiting approval)
+-- params: ["01936f3e-2c4a-7000-8000-000000000001",{"status":"pending","approvalsReceived":2},"awaiting_approval"]
+UPDATE "deployments"
+SET "status" = ?, "approvals_received" = ?
+WHERE "id" = ? AND "status" = ?
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.countApproval
+-- params: ["01936f3e-2c4a-7000-8000-000000000001",1]
+UPDATE "deployments"
+SET "approvals_received" = ?
+WHERE "id" = ? AND "status" = ? AND "approvals_received" = ?
+RETURNING "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at";
+
+-- DeploymentsRepository.findAwaitingApproval (every environment)
+-- params: [null]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = ?
+ORDER BY "created_at" ASC, "id" ASC;
+
+-- DeploymentsRepository.findAwaitingApproval (a key limited to two environments)
+-- params: [["staging","production"]]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = ? AND "environment" IN (?, ?)
+ORDER BY "created_at" ASC, "id" ASC;
+
+-- DeploymentsRepository.findApprovalExpired
+-- params: ["2026-11-25T10:30:00.000Z",100]
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
+FROM "deployments"
+WHERE "status" = ? AND "approval_expires_at" < ?
+LIMIT 100;
 
 -- DeploymentsRepository.keepState
 -- params: ["payments","production"]
@@ -51,20 +86,20 @@ UPDATE "service_environments" AS se SET
   AND p."version" <> (SELECT d."version" FROM "deployments" d WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" = 'successful' ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
   ORDER BY p."created_at" DESC, p."id" DESC LIMIT 1),
  "in_flight_id" = (SELECT d."id" FROM "deployments" d
-  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress')
+  WHERE d."service" = se."service" AND d."environment" = se."environment" AND d."status" IN ('pending', 'in_progress', 'awaiting_approval')
   ORDER BY d."created_at" DESC, d."id" DESC LIMIT 1)
 WHERE se."service" = ? AND se."environment" = ?;
 
 -- DeploymentsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (filtered by service and environment)
 -- params: [{"service":"payments","environment":"production"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments" WHERE "service" = ? AND "environment" = ?)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments" WHERE "service" = ? AND "environment" = ?)
 FROM "deployments"
 WHERE "service" = ? AND "environment" = ?
 ORDER BY "created_at" DESC, "id" DESC
@@ -72,7 +107,7 @@ LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (a key limited to two environments, by status)
 -- params: [{"status":"failed","environment":["staging","production"]},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COUNT(*) FROM "deployments" WHERE "status" = ? AND "environment" IN (?, ?))
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COUNT(*) FROM "deployments" WHERE "status" = ? AND "environment" IN (?, ?))
 FROM "deployments"
 WHERE "status" = ? AND "environment" IN (?, ?)
 ORDER BY "created_at" DESC, "id" DESC
@@ -80,7 +115,7 @@ LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (page 3; past the last page, as here, its total is counted apart)
 -- params: [{},{"limit":51,"offset":100}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COALESCE(SUM("count"), 0) FROM "service_environments")
 FROM "deployments"
 WHERE "id" IN (SELECT "id" FROM "deployments" ORDER BY "created_at" DESC, "id" DESC LIMIT 51 OFFSET ?)
 ORDER BY "created_at" DESC, "id" DESC;
@@ -89,7 +124,7 @@ FROM "service_environments";
 
 -- DeploymentsRepository.pageNewestFirst (filtered by status: counted)
 -- params: [{"status":"failed"},{"limit":51,"offset":0}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", (SELECT COUNT(*) FROM "deployments" WHERE "status" = ?)
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at", (SELECT COUNT(*) FROM "deployments" WHERE "status" = ?)
 FROM "deployments"
 WHERE "status" = ?
 ORDER BY "created_at" DESC, "id" DESC
@@ -97,7 +132,7 @@ LIMIT 51;
 
 -- DeploymentsRepository.pageNewestFirst (after a cursor)
 -- params: [{},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE ("created_at", "id") < (?, ?)
 ORDER BY "created_at" DESC, "id" DESC
@@ -105,7 +140,7 @@ LIMIT 51;
 
 -- DeploymentsRepository.findNewestSuccessful (the current one)
 -- params: ["payments","production"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = ? AND "environment" = ? AND "status" = ?
 ORDER BY "created_at" DESC, "id" DESC
@@ -113,7 +148,7 @@ LIMIT 1;
 
 -- DeploymentsRepository.findNewestSuccessful (the one before a deployment)
 -- params: ["payments","production",["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = ? AND "environment" = ? AND "status" = ? AND ("created_at", "id") < (?, ?)
 ORDER BY "created_at" DESC, "id" DESC
@@ -121,7 +156,7 @@ LIMIT 1;
 
 -- DeploymentsRepository.findFirstSuccessOf
 -- params: ["payments","staging","1.4.2"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
 WHERE "service" = ? AND "environment" = ? AND "version" = ? AND "status" = ?
 ORDER BY "finished_at" ASC
@@ -129,9 +164,9 @@ LIMIT 1;
 
 -- DeploymentsRepository.findRunning
 -- params: ["payments","production"]
-SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason"
+SELECT "id", "service", "version", "environment", "status", "description", "created_by", "created_by_key_id", "created_at", "started_at", "finished_at", "operation_id", "rollback_of", "override_reason", "approvals_required", "approvals_received", "approval_expires_at"
 FROM "deployments"
-WHERE "service" = ? AND "environment" = ? AND "status" IN (?, ?)
+WHERE "service" = ? AND "environment" = ? AND "status" IN (?, ?, ?)
 LIMIT 1;
 
 -- DeploymentsRepository.pageOfState (first page)

@@ -2,33 +2,33 @@
 -- SQLite, called with the example arguments of its @GenerateSql. Do not edit.
 
 -- OperationsRepository.insert
--- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","type":"deployment.rollout","status":"pending","progress":0,"targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","scope":"production","message":"Requested by ci","errorCode":null,"errorMessage":null,"result":null,"cancelRequested":false,"runnerId":null,"heartbeatAt":null,"createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"updatedAt":"2026-11-25T10:30:00.000Z","finishedAt":null}]
-INSERT INTO "operations" ("id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at")
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+-- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","type":"deployment.rollout","status":"pending","progress":0,"targetType":"deployment","targetId":"01936f3e-2c4a-7000-8000-000000000002","scope":"production","message":"Requested by ci","errorCode":null,"errorMessage":null,"result":null,"cancelRequested":false,"held":false,"runnerId":null,"heartbeatAt":null,"createdAt":"2026-11-25T10:30:00.000Z","startedAt":null,"updatedAt":"2026-11-25T10:30:00.000Z","finishedAt":null}]
+INSERT INTO "operations" ("id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at")
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- OperationsRepository.findById
 -- params: ["01936f3e-2c4a-7000-8000-000000000001"]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" = ?
 LIMIT 1;
 
 -- OperationsRepository.findByIds
 -- params: [["01936f3e-2c4a-7000-8000-000000000001","01936f3e-2c4a-7000-8000-000000000002"]]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" IN (?, ?);
 
 -- OperationsRepository.pageNewestFirst (first page)
 -- params: [{},{"limit":51,"offset":0}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations")
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations")
 FROM "operations"
 ORDER BY "created_at" DESC, "id" DESC
 LIMIT 51;
 
 -- OperationsRepository.pageNewestFirst (a key limited to one environment, by status and type)
 -- params: [{"status":"running","type":"deployment.rollout","scope":["staging"]},{"limit":51,"offset":0}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations" WHERE "status" = ? AND "type" = ? AND "scope" IN (?))
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at", (SELECT COUNT(*) FROM "operations" WHERE "status" = ? AND "type" = ? AND "scope" IN (?))
 FROM "operations"
 WHERE "status" = ? AND "type" = ? AND "scope" IN (?)
 ORDER BY "created_at" DESC, "id" DESC
@@ -36,7 +36,7 @@ LIMIT 51;
 
 -- OperationsRepository.pageNewestFirst (after a cursor)
 -- params: [{},{"limit":51,"after":["2026-11-25T10:30:00.000Z","01936f3e-2c4a-7000-8000-000000000001"]}]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE ("created_at", "id") < (?, ?)
 ORDER BY "created_at" DESC, "id" DESC
@@ -46,76 +46,83 @@ LIMIT 51;
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = ?, "runner_id" = ?, "started_at" = ?, "heartbeat_at" = ?, "updated_at" = ?
-WHERE "id" = ? AND "status" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+WHERE "id" = ? AND "status" = ? AND "held" = ?
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.finish
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234",{"status":"succeeded","progress":100,"message":"Succeeded","result":{"version":"1.4.2"}},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = ?, "progress" = ?, "message" = ?, "result" = ?, "finished_at" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ? AND "runner_id" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+
+-- OperationsRepository.release
+-- params: ["01936f3e-2c4a-7000-8000-000000000001","2026-11-25T10:30:00.000Z"]
+UPDATE "operations"
+SET "held" = ?, "updated_at" = ?
+WHERE "id" = ? AND "status" = ? AND "held" = ?
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.cancelPending
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","Cancelled by ci","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "status" = ?, "message" = ?, "finished_at" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.failLost
 -- params: [{"id":"01936f3e-2c4a-7000-8000-000000000001","runnerId":"host:1234:abcd1234","heartbeatAt":"2026-11-25T10:30:00.000Z"},{"code":"runner_lost","message":"The runner stopped"},"2026-11-25T11:30:00.000Z"]
 UPDATE "operations"
 SET "status" = ?, "error_code" = ?, "error_message" = ?, "message" = ?, "finished_at" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ? AND "runner_id" = ? AND "heartbeat_at" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.raiseProgress (progress and message)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"progress":40,"message":"Halfway"},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "progress" = ?, "message" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ? AND "progress" <= ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.raiseProgress (message only)
 -- params: ["01936f3e-2c4a-7000-8000-000000000001",{"message":"Waiting for health checks"},"2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "message" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.requestCancel
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "cancel_requested" = ?, "updated_at" = ?
 WHERE "id" = ? AND "status" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.heartbeat
 -- params: ["01936f3e-2c4a-7000-8000-000000000001","host:1234:abcd1234","2026-11-25T10:30:00.000Z"]
 UPDATE "operations"
 SET "heartbeat_at" = ?
 WHERE "id" = ? AND "runner_id" = ? AND "status" = ?
-RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
+RETURNING "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at";
 
 -- OperationsRepository.findAbandoned
 -- params: ["2026-11-25T10:30:00.000Z",100]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "status" = ? AND "heartbeat_at" < ?
 LIMIT 100;
 
 -- OperationsRepository.findWaiting
 -- params: ["2026-11-25T10:30:00.000Z",100]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
-WHERE "status" = ? AND "created_at" < ?
+WHERE "status" = ? AND "held" = ? AND "created_at" < ?
 ORDER BY "created_at" ASC
 LIMIT 100;
 
 -- OperationsRepository.findFailedWith
 -- params: [["01936f3e-2c4a-7000-8000-000000000001","01936f3e-2c4a-7000-8000-000000000002"],"runner_lost"]
-SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
+SELECT "id", "type", "status", "progress", "target_type", "target_id", "scope", "message", "error_code", "error_message", "result", "cancel_requested", "held", "runner_id", "heartbeat_at", "created_at", "started_at", "updated_at", "finished_at"
 FROM "operations"
 WHERE "id" IN (?, ?) AND "status" = ? AND "error_code" = ?;
 

@@ -440,6 +440,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployments/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A deployment's reviews, oldest first
+         * @description Answers 404 for an unknown id or one outside the key's environments.
+         */
+        get: operations["listDeploymentReviews"];
+        put?: never;
+        /**
+         * Approve or reject a deployment awaiting approval
+         * @description One review per key (a second: `409 conflict`); the key that requested the deployment may not review it (403); a deployment outside the key's environments: 404; one not `awaiting_approval`: `409 conflict`. Rejecting needs a `comment`, and ends the deployment `rejected` (its operation `cancelled`). With the last approval needed, the lock and freeze gates decide again, as the request of the key that asked for the deployment: if one blocks, `409 deployment_blocked` and the review is not recorded; else the rollout starts.
+         */
+        post: operations["reviewDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployments this key may review, oldest first
+         * @description Deployments `awaiting_approval` in the key's environments that it did not request itself.
+         */
+        get: operations["listAwaitingApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1028,6 +1072,18 @@ export interface components {
              */
             next_change_at: string | null;
         };
+        ApprovalsDto: {
+            /**
+             * @description Approvals needed before the rollout starts.
+             * @example 2
+             */
+            required: number;
+            /**
+             * @description Approvals recorded so far.
+             * @example 1
+             */
+            received: number;
+        };
         DeploymentResponseDto: {
             /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
             id: string;
@@ -1041,7 +1097,7 @@ export interface components {
              * @example pending
              * @enum {string}
              */
-            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";
+            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back" | "awaiting_approval" | "rejected";
             /** @example Release 1.4.2 */
             description: string | null;
             /**
@@ -1072,6 +1128,8 @@ export interface components {
              * @example null
              */
             override_reason: string | null;
+            /** @description Reviews its environment asks for before the rollout starts (`awaiting_approval` until then); null when it asks for none. */
+            approvals: components["schemas"]["ApprovalsDto"] | null;
         };
         DeploymentListResponseDto: {
             /**
@@ -1249,7 +1307,7 @@ export interface components {
              * @example in_progress
              * @enum {string}
              */
-            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";
+            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back" | "awaiting_approval" | "rejected";
             /** @example Rollout started */
             message: string;
             /** @example 2026-11-25T10:30:00.120Z */
@@ -1319,7 +1377,7 @@ export interface components {
              * @example in_progress
              * @enum {string}
              */
-            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";
+            status: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back" | "awaiting_approval" | "rejected";
             /** @example 0193a6f2-0c1d-7e2f-a3b4-c5d6e7f8a9b1 */
             operation_id: string;
             /**
@@ -1358,6 +1416,54 @@ export interface components {
             page: number;
             /** @example 50 */
             per_page: number;
+        };
+        CreateReviewDto: {
+            /**
+             * @example approve
+             * @enum {string}
+             */
+            decision: "approve" | "reject";
+            /**
+             * @description Required to reject (the reason shown to the requester). One line of text: control characters (newlines, tabs, ESC, …) and bidirectional overrides are refused.
+             * @example Checked the migration plan
+             */
+            comment?: string;
+        };
+        ReviewerDto: {
+            /** @example 0193a6f1-7f3a-7c41-9d5e-3a1f0e2b4c5d */
+            key_id: string;
+            /**
+             * @description The key's name when it reviewed.
+             * @example alice-laptop
+             */
+            name: string;
+        };
+        ReviewResponseDto: {
+            /** @example 0193a6f4-1a2b-7c3d-8e4f-5a6b7c8d9e0f */
+            id: string;
+            /**
+             * @example approve
+             * @enum {string}
+             */
+            decision: "approve" | "reject";
+            /** @example Checked the migration plan */
+            comment: string | null;
+            reviewer: components["schemas"]["ReviewerDto"];
+            /** @example 2026-11-25T10:35:00.000Z */
+            at: string;
+        };
+        CreatedReviewResponseDto: {
+            review: components["schemas"]["ReviewResponseDto"];
+            /** @description The deployment after the review: still `awaiting_approval`, `pending` (approved: its rollout starts) or `rejected`. */
+            deployment: components["schemas"]["DeploymentResponseDto"];
+        };
+        ReviewListResponseDto: {
+            /** @description Oldest first. */
+            reviews: components["schemas"]["ReviewResponseDto"][];
+        };
+        ApprovalListResponseDto: {
+            /** @description Deployments awaiting approval that this key may review (in its environments, not its own), oldest first. */
+            deployments: components["schemas"]["DeploymentResponseDto"][];
         };
     };
     responses: never;
@@ -2279,7 +2385,7 @@ export interface operations {
                 cursor?: string;
                 service?: string;
                 environment?: string;
-                status?: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back";
+                status?: "pending" | "in_progress" | "successful" | "failed" | "cancelled" | "rolled_back" | "awaiting_approval" | "rejected";
             };
             header?: never;
             path?: never;
@@ -2714,6 +2820,174 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listDeploymentReviews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewListResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authorization_error`: the key lacks the permission or the environment */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `resource_not_found`: no such resource (or outside the key's environments) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    reviewDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReviewDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedReviewResponseDto"];
+                };
+            };
+            /** @description `validation_error`: invalid body, query or path value, or malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /**
+             * @description `authorization_error`: the key lacks the permission or the environment
+             *
+             *     `authorization_error`: the key lacks the permission or the environment
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `resource_not_found`: no such resource (or outside the key's environments) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `conflict`; `deployment_blocked`: a gate (lock, freeze, promotion) stops it; `details.gates` lists every blocking gate */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+            /** @description `payload_too_large`: JSON body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponseDto"];
+                };
+            };
+        };
+    };
+    listAwaitingApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalListResponseDto"];
                 };
             };
             /** @description `authentication_error`: missing, malformed, unknown, expired or revoked API key */

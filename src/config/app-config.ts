@@ -60,6 +60,9 @@ class EnvironmentVariables {
   @Integer(0)
   FLIGHTDECK_SHUTDOWN_GRACE_MS = 10000;
 
+  @Integer(100)
+  FLIGHTDECK_APPROVAL_SWEEP_MS = 30000;
+
   @Integer(10)
   FLIGHTDECK_LOG_LINES_PER_OPERATION = 10000;
 
@@ -137,6 +140,8 @@ export class AppConfig {
   readonly simulatedDurationMs: number;
   /** A running operation whose runner has not sent a heartbeat for this long is orphaned. */
   readonly operationLeaseMs: number;
+  /** How often a replica ends deployments whose wait for approvals timed out. */
+  readonly approvalSweepMs: number;
   /** On shutdown, how long running operations may take to finish before they are stopped. */
   readonly shutdownGraceMs: number;
   /** Each operation keeps at most this many of its newest log lines. */
@@ -180,6 +185,7 @@ export class AppConfig {
     this.simulatedDurationMs = env.FLIGHTDECK_SIMULATED_DURATION_MS;
     this.operationLeaseMs = env.FLIGHTDECK_OPERATION_LEASE_MS;
     this.shutdownGraceMs = env.FLIGHTDECK_SHUTDOWN_GRACE_MS;
+    this.approvalSweepMs = env.FLIGHTDECK_APPROVAL_SWEEP_MS;
     this.logLinesPerOperation = env.FLIGHTDECK_LOG_LINES_PER_OPERATION;
     this.workerConcurrency = env.FLIGHTDECK_WORKER_CONCURRENCY;
     this.queuePrefix = env.FLIGHTDECK_QUEUE_PREFIX;

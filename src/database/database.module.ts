@@ -16,6 +16,7 @@ import { LocksAndOverrides1764000000008 } from './migrations/1764000000008-locks
 import { Freezes1764000000009 } from './migrations/1764000000009-freezes';
 import { ServiceEnvironments1764000000010 } from './migrations/1764000000010-service-environments';
 import { DeploymentsByVersion1764000000011 } from './migrations/1764000000011-deployments-by-version';
+import { Approvals1764000000012 } from './migrations/1764000000012-approvals';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   Freezes1764000000009,
   ServiceEnvironments1764000000010,
   DeploymentsByVersion1764000000011,
+  Approvals1764000000012,
 ];
 
 /** TypeORM options for the configured database; the schema always comes from the migrations. */

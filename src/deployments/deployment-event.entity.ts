@@ -10,7 +10,7 @@ export class DeploymentEvent {
   @Column({ name: 'deployment_id', type: 'varchar', length: 36 })
   deploymentId: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 24 })
   status: DeploymentStatus;
 
   @Column({ type: 'text' })

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
+import { millisecondsBetween } from '../database/columns';
 import { DriversService } from '../drivers/drivers.service';
 import { Metrics } from '../observability/metrics';
 import { OperationContext, OperationHandler, StatusChange } from '../operations/operation-handler';
@@ -64,6 +65,11 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
   async onStatusChange(operation: Operation, change: StatusChange): Promise<void> {
     const status = DEPLOYMENT_STATUS[change.status];
     if (status === DeploymentStatus.Pending) return;
+    if (
+      status === DeploymentStatus.Cancelled &&
+      !(await this.cancelledWhileRunning(operation, change))
+    )
+      return;
     const finished = status !== DeploymentStatus.InProgress;
     await this.deploymentsService.recordStatus(operation.targetId, {
       status,
@@ -78,6 +84,24 @@ export class DeploymentOperationsHandler implements OperationHandler, OnModuleIn
       const kind = operation.type === ROLLBACK_OPERATION ? 'rollback' : 'rollout';
       this.metrics.rollouts.inc({ environment: operation.scope, kind, outcome: status });
     }
+  }
+
+  /**
+   * Whether an operation's cancel ends its deployment `cancelled`: not when a rejection cancelled
+   * it (the deployment is `rejected` already). A cancel while it awaited approval ends that wait.
+   */
+  private async cancelledWhileRunning(
+    operation: Operation,
+    change: StatusChange,
+  ): Promise<boolean> {
+    const deployment = await this.deploymentsService.findById(operation.targetId);
+    if (deployment?.status === DeploymentStatus.Rejected) return false;
+    if (deployment?.status === DeploymentStatus.AwaitingApproval)
+      this.metrics.approvalWait.observe(
+        { outcome: 'cancelled' },
+        millisecondsBetween(deployment.createdAt, change.at) / 1000,
+      );
+    return true;
   }
 
   /** When a rollback succeeds, the deployment it rolled back ends `rolled_back`. */

@@ -89,8 +89,13 @@ export function assertCanBeRolledBack(deployment: Deployment): void {
       throw ApiError.conflict(
         `Deployment ${deployment.id} was cancelled, so there is nothing to roll back; deploy the version you want instead`,
       );
+    case DeploymentStatus.Rejected:
+      throw ApiError.conflict(
+        `Deployment ${deployment.id} was rejected and never went live, so there is nothing to roll back`,
+      );
     case DeploymentStatus.Pending:
     case DeploymentStatus.InProgress:
+    case DeploymentStatus.AwaitingApproval:
       throw ApiError.conflict(
         `Deployment ${deployment.id} is still ${deployment.status}; cancel its operation ${deployment.operationId} first`,
       );

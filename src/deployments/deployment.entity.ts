@@ -7,15 +7,20 @@ export enum DeploymentStatus {
   Failed = 'failed',
   Cancelled = 'cancelled',
   RolledBack = 'rolled_back',
+  /** Waiting for reviews before its rollout starts (its operation is held). */
+  AwaitingApproval = 'awaiting_approval',
+  /** A reviewer rejected it, or its wait for approvals timed out. */
+  Rejected = 'rejected',
 }
 
 /**
- * A deployment not yet finished: `in_flight` of `GET /state`. `awaiting_approval` joins these when
- * approvals come.
+ * A deployment not yet finished: `in_flight` of `GET /state`, and what the one-rollout rule counts
+ * as running (the partial unique index `uq_deployments_active_rollout`).
  */
 export const IN_FLIGHT_STATUSES: readonly DeploymentStatus[] = [
   DeploymentStatus.Pending,
   DeploymentStatus.InProgress,
+  DeploymentStatus.AwaitingApproval,
 ];
 
 /** One request to run a version of a service in an environment. */
@@ -33,7 +38,7 @@ export class Deployment {
   @Column({ type: 'varchar', length: 63 })
   environment: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 24 })
   status: DeploymentStatus;
 
   @Column({ type: 'text', nullable: true })
@@ -66,4 +71,15 @@ export class Deployment {
   /** Why it was asked with an override (which passes the lock, freeze and promotion gates). */
   @Column({ name: 'override_reason', type: 'varchar', length: 500, nullable: true })
   overrideReason: string | null;
+
+  /** Approvals its environment's policy asked for when it was created; null: none. */
+  @Column({ name: 'approvals_required', type: 'integer', nullable: true })
+  approvalsRequired: number | null;
+
+  @Column({ name: 'approvals_received', type: 'integer', nullable: true })
+  approvalsReceived: number | null;
+
+  /** When waiting for approvals ends it `rejected`. */
+  @Column({ name: 'approval_expires_at', type: 'varchar', length: 24, nullable: true })
+  approvalExpiresAt: string | null;
 }

@@ -17,7 +17,10 @@ import type { GateVerdictDto, PreflightResponseDto } from './dto/preflight.dto';
 
 /** Deployments as the API shows them, and a requested one as the row it becomes. */
 
-/** A new pending deployment (and the id of its operation), as `principal` asked for it. */
+/**
+ * A new deployment (and the id of its operation), as `principal` asked for it: pending, or
+ * awaiting `approvals` until `timeoutMinutes` from now.
+ */
 export function toNewDeployment(
   requested: Pick<
     Deployment,
@@ -25,13 +28,14 @@ export function toNewDeployment(
   >,
   principal: Principal,
   now: string,
+  approvals: { required: number; timeoutMinutes: number } | null = null,
 ): Deployment {
   return Object.assign(new Deployment(), {
     id: uuidv7(),
     service: requested.service,
     version: requested.version,
     environment: requested.environment,
-    status: DeploymentStatus.Pending,
+    status: approvals ? DeploymentStatus.AwaitingApproval : DeploymentStatus.Pending,
     description: requested.description,
     createdBy: principal.name,
     createdByKeyId: principal.keyId,
@@ -41,6 +45,11 @@ export function toNewDeployment(
     operationId: uuidv7(),
     rollbackOf: requested.rollbackOf,
     overrideReason: requested.overrideReason,
+    approvalsRequired: approvals?.required ?? null,
+    approvalsReceived: approvals ? 0 : null,
+    approvalExpiresAt: approvals
+      ? new Date(Date.parse(now) + approvals.timeoutMinutes * 60_000).toISOString()
+      : null,
   });
 }
 
@@ -62,6 +71,10 @@ export function toDeploymentResponse(d: Deployment): DeploymentResponseDto {
     operation_id: d.operationId,
     rollback_of: d.rollbackOf,
     override_reason: d.overrideReason,
+    approvals:
+      d.approvalsRequired === null
+        ? null
+        : { required: d.approvalsRequired, received: d.approvalsReceived ?? 0 },
   };
 }
 

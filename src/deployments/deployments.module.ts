@@ -19,6 +19,11 @@ import { ServiceEnvironment } from './service-environment.entity';
 import { StateController } from './state.controller';
 import { StateService } from './state.service';
 import { PromotionGate } from './promotion.gate';
+import { ApprovalGate } from './approval.gate';
+import { ApprovalsController } from './approvals.controller';
+import { DeploymentApprovalsService } from './deployment-approvals.service';
+import { DeploymentReview } from './deployment-review.entity';
+import { DeploymentReviewsRepository } from './deployment-reviews.repository';
 
 @Module({})
 export class DeploymentsModule {
@@ -27,7 +32,12 @@ export class DeploymentsModule {
       module: DeploymentsModule,
       imports: [
         DatabaseModule,
-        DatabaseModule.forFeature([Deployment, DeploymentEvent, ServiceEnvironment]),
+        DatabaseModule.forFeature([
+          Deployment,
+          DeploymentEvent,
+          ServiceEnvironment,
+          DeploymentReview,
+        ]),
         ObservabilityModule,
         DriversModule,
         GatesModule,
@@ -35,7 +45,7 @@ export class DeploymentsModule {
         FreezesModule,
         OperationsModule.forRoot(config),
       ],
-      controllers: [DeploymentsController, StateController],
+      controllers: [DeploymentsController, StateController, ApprovalsController],
       providers: [
         DeploymentsRepository,
         DeploymentEventsRepository,
@@ -44,6 +54,9 @@ export class DeploymentsModule {
         DeploymentOperationsHandler,
         StateService,
         PromotionGate,
+        ApprovalGate,
+        DeploymentReviewsRepository,
+        DeploymentApprovalsService,
       ],
     };
   }

@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { NEWEST_FIRST, PageWindow, Position } from '../common/pagination';
 import { Database } from '../database/database';
-import { EntityTable, SumOf } from '../database/entity-table';
+import { EntityTable, range, SumOf } from '../database/entity-table';
 import { Example, GenerateSql } from '../database/generate-sql';
 import { Deployment, DeploymentStatus, IN_FLIGHT_STATUSES } from './deployment.entity';
 import { ServiceEnvironment } from './service-environment.entity';
+
+/** What a status change writes: the status, and the time it started or finished. */
+export type StatusChange = Pick<Deployment, 'status'> &
+  Partial<Pick<Deployment, 'startedAt' | 'finishedAt' | 'approvalsReceived'>>;
 
 /** Which deployments a list shows; an environment list means any of them (empty: none). */
 export interface DeploymentFilter {
@@ -24,8 +28,6 @@ export interface PairState {
   previous: Pick<Deployment, 'id' | 'version' | 'finishedAt' | 'createdBy'> | null;
   inFlight: Pick<Deployment, 'id' | 'version' | 'status' | 'operationId'> | null;
 }
-
-const RUNNING = [DeploymentStatus.Pending, DeploymentStatus.InProgress];
 
 const quoted = (statuses: readonly DeploymentStatus[]) => statuses.map((s) => `'${s}'`).join(', ');
 
@@ -105,6 +107,9 @@ export class DeploymentsRepository {
         operationId: Example.otherId,
         rollbackOf: null,
         overrideReason: null,
+        approvalsRequired: null,
+        approvalsReceived: null,
+        approvalExpiresAt: null,
       },
     ],
   })
@@ -120,7 +125,10 @@ export class DeploymentsRepository {
     return this.table.findOne({ id });
   }
 
-  /** Moves a deployment to a status, with the time it started or finished; keeps its pair's state. */
+  /**
+   * Moves a deployment to a status, with the time it started or finished, and keeps its pair's
+   * state; with `from`, only if it is in that status still (answers whether it moved).
+   */
   @GenerateSql(
     {
       name: 'started',
@@ -130,13 +138,59 @@ export class DeploymentsRepository {
       name: 'finished',
       params: [Example.id, { status: DeploymentStatus.Successful, finishedAt: Example.time }],
     },
+    {
+      name: 'approved, if still awaiting approval',
+      params: [
+        Example.id,
+        { status: DeploymentStatus.Pending, approvalsReceived: 2 },
+        DeploymentStatus.AwaitingApproval,
+      ],
+    },
   )
-  async setStatus(
-    id: string,
-    change: Pick<Deployment, 'status'> & Partial<Pick<Deployment, 'startedAt' | 'finishedAt'>>,
-  ): Promise<void> {
-    const [changed] = await this.table.update({ id }, change);
+  async setStatus(id: string, change: StatusChange, from?: DeploymentStatus): Promise<boolean> {
+    const [changed] = await this.table.update(from ? { id, status: from } : { id }, change);
     if (changed) await this.keepState(changed.service, changed.environment);
+    return changed !== undefined;
+  }
+
+  /**
+   * Counts one more approval of a deployment awaiting approval, if it has `received` still (else
+   * another review came first: read it again). Answers whether it counted.
+   */
+  @GenerateSql({ params: [Example.id, 1] })
+  async countApproval(id: string, received: number): Promise<boolean> {
+    const counted = await this.table.update(
+      { id, status: DeploymentStatus.AwaitingApproval, approvalsReceived: received },
+      { approvalsReceived: received + 1 },
+    );
+    return counted.length > 0;
+  }
+
+  /** Deployments awaiting approval in `environments` (all when not given), oldest first. */
+  @GenerateSql(
+    { name: 'every environment', params: [undefined] },
+    { name: 'a key limited to two environments', params: [['staging', 'production']] },
+  )
+  findAwaitingApproval(environments?: readonly string[]): Promise<Deployment[]> {
+    return this.table.find({
+      where: { status: DeploymentStatus.AwaitingApproval, environment: environments },
+      order: [
+        ['createdAt', 'ASC'],
+        ['id', 'ASC'],
+      ],
+    });
+  }
+
+  /** Deployments still awaiting approval whose wait ended before `now`. */
+  @GenerateSql({ params: [Example.time, 100] })
+  findApprovalExpired(now: string, limit: number): Promise<Deployment[]> {
+    return this.table.find({
+      where: {
+        status: DeploymentStatus.AwaitingApproval,
+        approvalExpiresAt: range({ below: now }),
+      },
+      limit,
+    });
   }
 
   /** Recomputes what runs in a service and environment (its row exists: {@link insert} made it). */
@@ -223,10 +277,10 @@ export class DeploymentsRepository {
     return first ?? null;
   }
 
-  /** The rollout of a service to an environment that is pending or in progress, if any. */
+  /** The rollout of a service to an environment that is pending, in progress or awaiting approval. */
   @GenerateSql({ params: ['payments', 'production'] })
   findRunning(service: string, environment: string): Promise<Deployment | null> {
-    return this.table.findOne({ service, environment, status: RUNNING });
+    return this.table.findOne({ service, environment, status: IN_FLIGHT_STATUSES });
   }
 
   /**

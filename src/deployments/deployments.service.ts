@@ -24,7 +24,8 @@ import {
   toNewDeployment,
   toPreflightResponse,
 } from './deployment.mapper';
-import { DeploymentsRepository } from './deployments.repository';
+import { approvalsAskedBy } from './approval.gate';
+import { DeploymentsRepository, StatusChange } from './deployments.repository';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
 import {
   DeploymentEventsResponseDto,
@@ -138,7 +139,8 @@ export class DeploymentsService {
    * runs in it too, then the gates: a lock taken meanwhile either blocks this request or comes
    * after it), then dispatches the operation. The database's unique index on running rollouts
    * answers a second rollout of the same service and environment with 409. With an override, the
-   * gates it passed go in the audit log with its reason.
+   * gates it passed go in the audit log with its reason. A rollout the approval gate holds is
+   * written `awaiting_approval`, its operation held and not dispatched.
    */
   async start(
     principal: Principal,
@@ -165,12 +167,16 @@ export class DeploymentsService {
         overridden = verdicts.filter((v) => v.status === 'blocked');
         // Once decided: a lock this decision did not see is younger than the deployment.
         const now = nowIso();
-        const deployment = toNewDeployment(planned, principal, now);
+        const deployment = toNewDeployment(planned, principal, now, approvalsAskedBy(verdicts));
+        const held = deployment.status === DeploymentStatus.AwaitingApproval;
+        const message = held
+          ? `${planned.message}; waiting for ${deployment.approvalsRequired} approval(s)`
+          : planned.message;
         await this.deployments.insert(deployment);
         await this.events.insert({
           deploymentId: deployment.id,
-          status: DeploymentStatus.Pending,
-          message: planned.message,
+          status: deployment.status,
+          message,
           at: now,
         });
         const operation = await this.operations.create(
@@ -178,7 +184,8 @@ export class DeploymentsService {
             type: planned.operationType,
             target: { type: 'deployment', id: deployment.id },
             scope: deployment.environment,
-            message: planned.message,
+            message,
+            held,
           },
           deployment.operationId,
         );
@@ -189,7 +196,7 @@ export class DeploymentsService {
           ...audit.details,
           overridden_gates: overridden.map(toGateVerdictResponse),
         };
-      await this.operations.dispatch(started.operation.id);
+      if (!started.operation.held) await this.operations.dispatch(started.operation.id);
       return started;
     } catch (error) {
       if (planned && isUniqueViolation(error))
@@ -203,16 +210,19 @@ export class DeploymentsService {
     return this.deployments.findById(id);
   }
 
-  /** Moves a deployment to `status` and records the event, in the current transaction. */
+  /**
+   * Moves a deployment to `status` and records the event, in the current transaction; with `from`,
+   * only if it is in that status still (answers whether it moved).
+   */
   async recordStatus(
     id: string,
-    change: { status: DeploymentStatus; message: string; at: string } & Partial<
-      Pick<Deployment, 'startedAt' | 'finishedAt'>
-    >,
-  ): Promise<void> {
-    const { status, message, at, ...times } = change;
-    await this.deployments.setStatus(id, { status, ...times });
-    await this.events.insert({ deploymentId: id, status, message, at });
+    change: StatusChange & { message: string; at: string },
+    from?: DeploymentStatus,
+  ): Promise<boolean> {
+    const { message, at, ...columns } = change;
+    if (!(await this.deployments.setStatus(id, columns, from))) return false;
+    await this.events.insert({ deploymentId: id, status: change.status, message, at });
+    return true;
   }
 
   async get(principal: Principal, id: string): Promise<Deployment> {

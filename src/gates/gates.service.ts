@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code.enum';
 import { GateDecisionsRepository } from './gate-decisions.repository';
-import { Gate, GATE_ORDER, GateRequest, GateVerdict } from './gate';
+import { Gate, GATE_ORDER, GateRequest, GateType, GateVerdict } from './gate';
 
 /** Gates an override passes: every one that blocks (approval only ever holds). */
 const OVERRIDABLE = new Set<GateVerdict['type']>(['lock', 'freeze', 'promotion']);
@@ -26,11 +26,13 @@ export class GatesService {
   /**
    * Every verdict of every gate that applies to the request, in gate order. Inside a transaction,
    * ordered against lock and freeze changes until it ends ({@link GateDecisionsRepository}).
+   * With `only`, just those gates (an approved rollout passes the lock and freeze gates again).
    */
-  async evaluate(request: GateRequest): Promise<GateVerdict[]> {
+  async evaluate(request: GateRequest, only?: readonly GateType[]): Promise<GateVerdict[]> {
     await this.decisions.holdForDecision();
     const verdicts: GateVerdict[] = [];
     for (const type of GATE_ORDER) {
+      if (only && !only.includes(type)) continue;
       const gate = this.gates.get(type);
       if (gate?.appliesTo(request.kind)) verdicts.push(...(await gate.check(request)));
     }
@@ -41,8 +43,12 @@ export class GatesService {
    * The verdicts, after refusing the request with `409 deployment_blocked` listing every blocking
    * gate. With `overridden`, the lock, freeze and promotion gates do not block.
    */
-  async assertOpen(request: GateRequest, overridden = false): Promise<GateVerdict[]> {
-    const verdicts = await this.evaluate(request);
+  async assertOpen(
+    request: GateRequest,
+    overridden = false,
+    only?: readonly GateType[],
+  ): Promise<GateVerdict[]> {
+    const verdicts = await this.evaluate(request, only);
     const blocking = blockingVerdicts(verdicts, overridden);
     if (blocking.length > 0) throw blockedError(request, blocking);
     return verdicts;

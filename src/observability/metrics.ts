@@ -29,6 +29,21 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly reviews = new Counter({
+    name: 'flightdeck_deployment_reviews_total',
+    help: 'Recorded deployment reviews by decision',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  });
+
+  readonly approvalWait = new Histogram({
+    name: 'flightdeck_deployment_approval_wait_seconds',
+    help: 'How long deployments waited for approval, by how the wait ended (approved, rejected, timed_out, cancelled)',
+    labelNames: ['outcome'] as const,
+    buckets: [10, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400, 172800],
+    registers: [this.registry],
+  });
+
   /** How the queue depth is read; the operations engine sets it. */
   queueDepth: () => Promise<{ pending: number; running: number }> = () =>
     Promise.resolve({ pending: 0, running: 0 });

@@ -59,6 +59,10 @@ export class Operation {
   @Column({ name: 'cancel_requested', type: 'boolean', default: false })
   cancelRequested: boolean;
 
+  /** Pending but not to be started until released (a rollout waiting for approvals). */
+  @Column({ type: 'boolean', default: false })
+  held: boolean;
+
   /** The process running it, and when that process last said it still was. */
   @Column({ name: 'runner_id', type: 'varchar', length: 64, nullable: true })
   runnerId: string | null;

@@ -11,6 +11,8 @@ export interface NewOperation {
   target: { type: string; id: string };
   scope: string;
   message: string;
+  /** Not to be started until {@link OperationStore.release}d. */
+  held?: boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export class OperationStore {
       errorMessage: null,
       result: null,
       cancelRequested: false,
+      held: spec.held ?? false,
       runnerId: null,
       heartbeatAt: null,
       createdAt: now,
@@ -80,6 +83,19 @@ export class OperationStore {
       (at) => this.operations.cancelPending(id, by, at),
       `${by} before it started`,
     );
+  }
+
+  /**
+   * In the current transaction: cancels a pending operation (held or not) and runs its handler's
+   * hook; null when it already runs or ended.
+   */
+  cancelPendingHere(id: string, by: string): Promise<Operation | null> {
+    return this.change((at) => this.operations.cancelPending(id, by, at), by);
+  }
+
+  /** In the current transaction: lets a held operation start once dispatched. */
+  release(id: string): Promise<boolean> {
+    return this.operations.release(id, nowIso());
   }
 
   /** Fails an operation whose runner stopped, unless it changed since the sweep read it. */
@@ -125,17 +141,24 @@ export class OperationStore {
     message: string,
     alsoWrite?: () => Promise<void>,
   ): Promise<Operation | null> {
-    return this.db.transaction(async () => {
-      const at = nowIso();
-      const operation = await change(at);
-      if (!operation) return null;
-      await alsoWrite?.();
-      await this.handlers.find(operation.type)?.onStatusChange(operation, {
-        status: operation.status,
-        message,
-        at,
-      });
-      return operation;
+    return this.db.transaction(() => this.change(change, message, alsoWrite));
+  }
+
+  /** {@link transition}, in the current transaction. */
+  private async change(
+    change: (at: string) => Promise<Operation | null>,
+    message: string,
+    alsoWrite?: () => Promise<void>,
+  ): Promise<Operation | null> {
+    const at = nowIso();
+    const operation = await change(at);
+    if (!operation) return null;
+    await alsoWrite?.();
+    await this.handlers.find(operation.type)?.onStatusChange(operation, {
+      status: operation.status,
+      message,
+      at,
     });
+    return operation;
   }
 }

@@ -29,6 +29,7 @@ const EXAMPLE_OPERATION: Operation = {
   errorMessage: null,
   result: null,
   cancelRequested: false,
+  held: false,
   runnerId: null,
   heartbeatAt: null,
   createdAt: Example.time,
@@ -85,11 +86,11 @@ export class OperationsRepository {
     return this.table.findPage({ where: filter, order: NEWEST_FIRST, ...window });
   }
 
-  /** `pending` → `running` for `runnerId`, unless another runner took it first. */
+  /** `pending` → `running` for `runnerId`, unless another runner took it first or it is held. */
   @GenerateSql({ params: [Example.id, 'host:1234:abcd1234', Example.time] })
   async claim(id: string, runnerId: string, at: string): Promise<Operation | null> {
     const [claimed] = await this.table.update(
-      { id, status: OperationStatus.Pending },
+      { id, status: OperationStatus.Pending, held: false },
       { status: OperationStatus.Running, runnerId, startedAt: at, heartbeatAt: at, updatedAt: at },
     );
     return claimed ?? null;
@@ -120,6 +121,16 @@ export class OperationsRepository {
       { ...outcome, finishedAt: at, updatedAt: at },
     );
     return finished ?? null;
+  }
+
+  /** Lets a held pending operation be started; answers whether it was held and pending. */
+  @GenerateSql({ params: [Example.id, Example.time] })
+  async release(id: string, at: string): Promise<boolean> {
+    const released = await this.table.update(
+      { id, status: OperationStatus.Pending, held: true },
+      { held: false, updatedAt: at },
+    );
+    return released.length > 0;
   }
 
   /** `pending` → `cancelled`, if nobody claimed it yet. */
@@ -220,11 +231,11 @@ export class OperationsRepository {
     });
   }
 
-  /** Pending operations created before `cutoff` (nobody picked them up), oldest first. */
+  /** Pending operations created before `cutoff` (nobody picked them up), oldest first; not held ones. */
   @GenerateSql({ params: [Example.time, 100] })
   findWaiting(cutoff: string, limit: number): Promise<Operation[]> {
     return this.table.find({
-      where: { status: OperationStatus.Pending, createdAt: range({ below: cutoff }) },
+      where: { status: OperationStatus.Pending, held: false, createdAt: range({ below: cutoff }) },
       order: [['createdAt', 'ASC']],
       limit,
     });

@@ -37,6 +37,16 @@ export class OperationsService {
     return this.store.create(spec, id);
   }
 
+  /** In the current transaction: lets a held operation start; `dispatch` it after the commit. */
+  release(id: string): Promise<boolean> {
+    return this.store.release(id);
+  }
+
+  /** In the current transaction: cancels an operation that has not started (held or not). */
+  cancelNotStarted(id: string, by: string): Promise<Operation | null> {
+    return this.store.cancelPendingHere(id, by);
+  }
+
   /** Lets the module that owns a type of work carry it out. */
   registerHandler(type: string, handler: OperationHandler): void {
     this.handlers.register(type, handler);

@@ -22,6 +22,9 @@ export function deploymentRow(overrides: Partial<Deployment> = {}): Deployment {
     operationId: randomUUID(),
     rollbackOf: null,
     overrideReason: null,
+    approvalsRequired: null,
+    approvalsReceived: null,
+    approvalExpiresAt: null,
     ...overrides,
   });
 }

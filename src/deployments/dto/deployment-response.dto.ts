@@ -14,6 +14,14 @@ const STATUS_URL = {
     'behind a trusted proxy.',
 };
 
+export class ApprovalsDto {
+  @ApiProperty({ example: 2, description: 'Approvals needed before the rollout starts.' })
+  required: number;
+
+  @ApiProperty({ example: 1, description: 'Approvals recorded so far.' })
+  received: number;
+}
+
 export class DeploymentResponseDto {
   @ApiProperty({ example: ID })
   id: string;
@@ -74,6 +82,15 @@ export class DeploymentResponseDto {
     description: 'Why it was asked with `override`, passing the lock, freeze and promotion gates.',
   })
   override_reason: string | null;
+
+  @ApiProperty({
+    type: ApprovalsDto,
+    nullable: true,
+    description:
+      'Reviews its environment asks for before the rollout starts (`awaiting_approval` until then); ' +
+      'null when it asks for none.',
+  })
+  approvals: ApprovalsDto | null;
 }
 
 export class DeploymentListResponseDto extends PageDto {
