@@ -59,6 +59,7 @@ describe('GET /api/v1/state (e2e)', () => {
 default: { driver: simulated, fail_versions: "bad" }
 environments:
   slow: { driver: simulated, duration_ms: 2000 }
+  reviewed: { approvals: { required: 1 } }
 `);
     t = await startTestApp({ FLIGHTDECK_CONFIG: config });
   });
@@ -188,6 +189,32 @@ environments:
       previous: deployed(v1),
       in_flight: null,
     });
+  });
+
+  it('should show a rollout awaiting approval in flight, and nothing once it is rejected', async () => {
+    const service = uniqueService('state');
+    const requested = await requestDeployment(t, {
+      service,
+      version: '1.0.0',
+      environment: 'reviewed',
+    });
+    expect(requested.body.status).toBe('awaiting_approval');
+    expect((await rowOf(t, service, 'reviewed')).in_flight).toEqual({
+      deployment_id: requested.body.id,
+      version: '1.0.0',
+      status: 'awaiting_approval',
+      operation_id: requested.body.operation_id,
+      progress: 0,
+    });
+
+    const reviewer = await createKey(t, { permissions: ['deployments:approve'] });
+    const rejected = await t
+      .http()
+      .post(`/api/v1/deployments/${requested.body.id}/reviews`)
+      .set(bearer(reviewer.secret))
+      .send({ decision: 'reject', comment: 'not now' });
+    expect(rejected.status).toBe(201);
+    expect(await rowOf(t, service, 'reviewed')).toMatchObject({ current: null, in_flight: null });
   });
 
   it('should keep the current version when a rollout fails', async () => {
@@ -398,28 +425,49 @@ describe('GET /api/v1/state on deployments made before the upgrade (e2e)', () =>
     const r2 = row(running, '2', DeploymentStatus.Failed);
     const r3 = row(running, '3', DeploymentStatus.InProgress, { finishedAt: null });
     const f1 = row(failing, '1', DeploymentStatus.Failed, { environment: 'production' });
-    await before.getRepository(Deployment).insert([v0, v1, v2, back, r1, r2, r3, f1]);
-    await before.getRepository(Operation).insert({
-      id: r3.operationId,
-      type: 'deployment.rollout',
-      status: OperationStatus.Running,
-      progress: 30,
-      targetType: 'deployment',
-      targetId: r3.id,
-      scope: 'staging',
-      message: null,
-      errorCode: null,
-      errorMessage: null,
-      result: null,
-      cancelRequested: false,
-      // A runner that keeps beating as far as this test goes: the recovery sweep leaves it be.
-      runnerId: `elsewhere-${randomUUID()}`,
-      heartbeatAt: '2100-01-01T00:00:00.000Z',
-      createdAt: r3.createdAt,
-      startedAt: r3.createdAt,
-      updatedAt: r3.createdAt,
-      finishedAt: null,
-    });
+    // Only the columns the schema had then (later migrations add more to the entities).
+    const columnsOf = (entity: typeof Deployment | typeof Operation, added: string[]) =>
+      before
+        .getMetadata(entity)
+        .columns.map((c) => c.propertyName)
+        .filter((name) => !added.includes(name));
+    await before
+      .createQueryBuilder()
+      .insert()
+      .into(
+        Deployment,
+        columnsOf(Deployment, ['approvalsRequired', 'approvalsReceived', 'approvalExpiresAt']),
+      )
+      .values([v0, v1, v2, back, r1, r2, r3, f1])
+      .updateEntity(false)
+      .execute();
+    await before
+      .createQueryBuilder()
+      .insert()
+      .into(Operation, columnsOf(Operation, ['held']))
+      .values({
+        id: r3.operationId,
+        type: 'deployment.rollout',
+        status: OperationStatus.Running,
+        progress: 30,
+        targetType: 'deployment',
+        targetId: r3.id,
+        scope: 'staging',
+        message: null,
+        errorCode: null,
+        errorMessage: null,
+        result: null,
+        cancelRequested: false,
+        // A runner that keeps beating as far as this test goes: the recovery sweep leaves it be.
+        runnerId: `elsewhere-${randomUUID()}`,
+        heartbeatAt: '2100-01-01T00:00:00.000Z',
+        createdAt: r3.createdAt,
+        startedAt: r3.createdAt,
+        updatedAt: r3.createdAt,
+        finishedAt: null,
+      })
+      .updateEntity(false)
+      .execute();
     await before.destroy();
 
     const t = await startTestApp({}, database);
