@@ -42,6 +42,7 @@ describe('flightdeck CLI (e2e)', () => {
 default: { driver: simulated, duration_ms: 600, fail_versions: "-bad$" }
 environments:
   slow: { driver: simulated, duration_ms: 20000 }
+  reviewed: { approvals: { required: 1 } }
 `);
     t = await startTestApp({ FLIGHTDECK_CONFIG: config });
     await t.app.listen(0, '127.0.0.1');
@@ -460,6 +461,68 @@ environments:
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`${service} @ staging: 1.1.0 (before: 1.0.0)`);
       expect(run.stdout).toContain('(1 of 1, page 1)');
+    });
+  });
+
+  describe('approvals', () => {
+    const keys = async () => ({
+      requester: await createKey(t, {
+        permissions: ['deployments:read', 'deployments:create', 'operations:read'],
+      }),
+      reviewer: await createKey(t, { permissions: ['deployments:read', 'deployments:approve'] }),
+    });
+    const deployWaiting = (service: string, secret: string) =>
+      cli(
+        url,
+        ['deploy', '--service', service, '--version', '1', '--env', 'reviewed', '--wait'],
+        secret,
+      );
+    const awaiting = (service: string) =>
+      eventually(async () => {
+        const [row] = await t.dataSource.getRepository(Deployment).findBy({ service });
+        return row?.status === DeploymentStatus.AwaitingApproval;
+      });
+
+    it('should wait for approvals, list the deployment for a reviewer, and roll out once approved', async () => {
+      const { requester, reviewer } = await keys();
+      const service = uniqueService('cli-approve');
+      const deploying = deployWaiting(service, requester.secret);
+      await awaiting(service);
+      const [row] = await t.dataSource.getRepository(Deployment).findBy({ service });
+
+      const listed = await cli(url, ['approvals'], reviewer.secret);
+      expect(listed.stdout).toContain(`${row.id}  ${service} 1 → reviewed`);
+      expect(listed.stdout).toContain('0/1 approvals');
+      const approved = await cli(url, ['approve', row.id, '--comment', 'lgtm'], reviewer.secret);
+      expect(approved.code).toBe(0);
+      expect(approved.stdout).toContain(
+        `Approved (1/1); the rollout starts: operation ${row.operationId}`,
+      );
+
+      const run = await deploying;
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain('waiting for approvals (0/1)');
+      expect(run.stdout).toContain('succeeded');
+    });
+
+    it("should exit 7 with the reviewer's comment when the deployment is rejected", async () => {
+      const { requester, reviewer } = await keys();
+      const service = uniqueService('cli-reject');
+      const deploying = deployWaiting(service, requester.secret);
+      await awaiting(service);
+      const [row] = await t.dataSource.getRepository(Deployment).findBy({ service });
+
+      expect((await cli(url, ['reject', row.id], reviewer.secret)).code).toBe(2);
+      const rejected = await cli(
+        url,
+        ['reject', row.id, '--comment', 'not on a Friday'],
+        reviewer.secret,
+      );
+      expect(rejected.code).toBe(0);
+
+      const run = await deploying;
+      expect(run.code).toBe(7);
+      expect(run.stderr).toMatch(/was rejected: Rejected by .*: not on a Friday/);
     });
   });
 

@@ -119,8 +119,10 @@ program
       note(
         `Deploying ${deployment.service} ${deployment.version} to ${deployment.environment}: deployment ${deployment.id}`,
       );
+      const deadline = Date.now() + parseDuration(opts.timeout);
+      await waitForApprovals(api, deployment, deadline);
       const operation = await waitFor(api, deployment.operation_id, {
-        timeout: opts.timeout,
+        timeout: `${Math.max(0, deadline - Date.now())}ms`,
         logs: true,
       });
       output({ deployment: await getDeployment(api, deployment.id), operation }, () =>
@@ -337,6 +339,94 @@ program
         `${me.name} (${me.prefix}…): ${me.permissions.join(', ')} on ${me.environments.join(', ')}`,
     );
   });
+
+const APPROVAL_POLL_MS = 1000;
+
+/**
+ * While a deployment awaits approval, says so on stderr ("waiting for approvals (1/2)") each time
+ * the count moves. Returns once its rollout may start; a rejection or a timed-out wait exits 7
+ * with the reason, a cancel exits 5.
+ */
+async function waitForApprovals(api: FlightdeckClient, deployment: Deployment, deadline: number) {
+  let shown = '';
+  for (let d = deployment; ; d = await getDeployment(api, d.id)) {
+    if (d.status === 'rejected') {
+      const { events } = unwrap(
+        await api.GET('/api/v1/deployments/{id}/events', { params: { path: { id: d.id } } }),
+      );
+      throw new CliError(
+        `Deployment ${d.id} was rejected: ${events.at(-1)?.message ?? 'rejected'}`,
+        ExitCode.Blocked,
+      );
+    }
+    if (d.status === 'cancelled')
+      throw new CliError(
+        `Deployment ${d.id} was cancelled while it awaited approval`,
+        ExitCode.Cancelled,
+      );
+    if (d.status !== 'awaiting_approval') return;
+    const line = `waiting for approvals (${d.approvals?.received ?? 0}/${d.approvals?.required ?? '?'})`;
+    if (line !== shown) note(line);
+    shown = line;
+    if (Date.now() >= deadline)
+      throw new CliError(
+        `Timed out; deployment ${d.id} is still awaiting approval (${d.approvals?.received ?? 0}/${d.approvals?.required ?? '?'})`,
+        ExitCode.TimedOut,
+      );
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(APPROVAL_POLL_MS, Math.max(0, deadline - Date.now()))),
+    );
+  }
+}
+
+program
+  .command('approvals')
+  .description('List the deployments awaiting approval that you may review, oldest first')
+  .action(async () => {
+    const { deployments } = unwrap(await client().GET('/api/v1/approvals'));
+    output(deployments, () =>
+      deployments.length
+        ? deployments
+            .map(
+              (d) =>
+                `${d.id}  ${d.service} ${d.version} → ${d.environment}  by ${d.created_by}  ` +
+                `${d.approvals?.received ?? 0}/${d.approvals?.required ?? '?'} approvals  since ${d.created_at}`,
+            )
+            .join('\n')
+        : 'Nothing awaits your approval',
+    );
+  });
+
+async function review(id: string, decision: 'approve' | 'reject', comment?: string) {
+  const answer = unwrap(
+    await client().POST('/api/v1/deployments/{id}/reviews', {
+      params: { path: { id } },
+      body: { decision, comment },
+    }),
+  );
+  const d = answer.deployment;
+  output(answer, () =>
+    decision === 'reject'
+      ? `Rejected ${d.service} ${d.version} → ${d.environment} (${d.id})`
+      : d.status === 'awaiting_approval'
+        ? `Approved (${d.approvals?.received}/${d.approvals?.required}); more approvals needed`
+        : `Approved (${d.approvals?.received}/${d.approvals?.required}); the rollout starts: operation ${d.operation_id}`,
+  );
+}
+
+program
+  .command('approve')
+  .description('Approve a deployment awaiting approval (deployments:approve; not your own)')
+  .argument('<deployment-id>')
+  .option('--comment <text>')
+  .action((id: string, opts: { comment?: string }) => review(id, 'approve', opts.comment));
+
+program
+  .command('reject')
+  .description('Reject a deployment awaiting approval: it ends rejected')
+  .argument('<deployment-id>')
+  .requiredOption('--comment <text>', 'why (shown to whoever requested it)')
+  .action((id: string, opts: { comment: string }) => review(id, 'reject', opts.comment));
 
 const overrideOf = (reason?: string) => (reason === undefined ? undefined : { reason });
 
