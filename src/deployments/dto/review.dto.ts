@@ -18,9 +18,9 @@ export class CreateReviewDto {
     maxLength: MAX_REASON_CHARS,
     description: `Required to reject (the reason shown to the requester). ${SINGLE_LINE_DOC}`,
   })
-  @ValidateIf(
-    (o: CreateReviewDto) => o.decision === ReviewDecision.Reject || o.comment !== undefined,
-  )
+  // Required to reject, which the service checks once the deployment is found (an unknown id is
+  // 404 whatever the body); here only its form.
+  @ValidateIf((o: CreateReviewDto) => o.comment !== undefined)
   @IsReason('comment')
   comment?: string;
 }
