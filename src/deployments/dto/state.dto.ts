@@ -1,22 +1,13 @@
 import { LockResponseDto } from '../../locks/dto/lock-response.dto';
-import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
-import { PaginationQueryDto } from '../../common/pagination';
-import { SLUG_MESSAGE, SLUG_PATTERN } from '../../common/slug';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { DeploymentStatus } from '../deployment.entity';
+import { ListDeploymentsQueryDto } from './list-deployments-query.dto';
 
-/** `GET /state`: pages by number only (a page of pairs is cheap at any depth). */
-export class StateQueryDto extends OmitType(PaginationQueryDto, ['cursor'] as const) {
-  @ApiPropertyOptional({ example: 'payments' })
-  @IsOptional()
-  @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE('service') })
-  service?: string;
-
-  @ApiPropertyOptional({ example: 'production' })
-  @IsOptional()
-  @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE('environment') })
-  environment?: string;
-}
+/** `GET /state`: the deployments list's filters but status; pages by number only (a page of pairs is cheap at any depth). */
+export class StateQueryDto extends OmitType(ListDeploymentsQueryDto, [
+  'cursor',
+  'status',
+] as const) {}
 
 /** A deployment that went live: `current` and `previous`. */
 export class DeployedVersionDto {
